@@ -19,6 +19,7 @@ if(HEXSVC_FUZZ)
 endif()
 
 if(HEXSVC_COVERAGE)
-  add_compile_options(--coverage -O0 -g)
+  # Atomic counters: the tests run threads, and racy counters go negative.
+  add_compile_options(--coverage -fprofile-update=atomic -O0 -g)
   add_link_options(--coverage)
 endif()

@@ -1,0 +1,64 @@
+#include "domain/alias.h"
+
+#include <string.h>
+
+/* The one list of words no link may take. Keep it sorted. */
+/* The one list of words no link may take. Keep it sorted; entries are lower
+ * case and must themselves be valid aliases, or they would protect nothing. */
+const char *const alias_reserved_words[] = {
+    "admin",  "api",     "assets", "debug",  "docs",   "favicon", "health", "healthz", "login",
+    "logout", "metrics", "readyz", "robots", "static", "stats",   "status", NULL,
+};
+
+static bool alias_is_allowed_char(char c)
+{
+    return (c >= '0' && c <= '9') || (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || c == '_' ||
+           c == '-';
+}
+
+static char alias_ascii_lower(char c)
+{
+    return (c >= 'A' && c <= 'Z') ? (char)(c - 'A' + 'a') : c;
+}
+
+static bool alias_equals_ignoring_case(const char *word, size_t len, const char *reserved)
+{
+    if (strlen(reserved) != len) {
+        return false;
+    }
+    for (size_t i = 0; i < len; i++) {
+        if (alias_ascii_lower(word[i]) != reserved[i]) {
+            return false;
+        }
+    }
+    return true;
+}
+
+bool alias_is_reserved(const char *word, size_t len)
+{
+    for (const char *const *reserved = alias_reserved_words; *reserved != NULL; reserved++) {
+        if (alias_equals_ignoring_case(word, len, *reserved)) {
+            return true;
+        }
+    }
+    return false;
+}
+
+enum domain_error alias_validate(const char *alias, size_t len)
+{
+    if (len < ALIAS_MIN_LENGTH) {
+        return DOMAIN_ERROR_ALIAS_TOO_SHORT;
+    }
+    if (len > ALIAS_MAX_LENGTH) {
+        return DOMAIN_ERROR_ALIAS_TOO_LONG;
+    }
+    for (size_t i = 0; i < len; i++) {
+        if (!alias_is_allowed_char(alias[i])) {
+            return DOMAIN_ERROR_INVALID_ALIAS;
+        }
+    }
+    if (alias_is_reserved(alias, len)) {
+        return DOMAIN_ERROR_RESERVED_ALIAS;
+    }
+    return DOMAIN_OK;
+}

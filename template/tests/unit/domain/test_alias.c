@@ -1,0 +1,103 @@
+/*
+ * test_alias.c: alias validation, each failure with its own error.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "domain/alias.h"
+
+struct alias_case {
+    const char *alias;
+    enum domain_error expected;
+};
+
+static const struct alias_case alias_cases[] = {
+    {"abc", DOMAIN_OK},
+    {"my-launch", DOMAIN_OK},
+    {"My_Launch_2024", DOMAIN_OK},
+    {"---", DOMAIN_OK},
+    {"a_b", DOMAIN_OK},
+    {"apis", DOMAIN_OK}, /* reserved words match whole, not as prefixes */
+    {"myapi", DOMAIN_OK},
+    {"", DOMAIN_ERROR_ALIAS_TOO_SHORT},
+    {"a", DOMAIN_ERROR_ALIAS_TOO_SHORT},
+    {"ab", DOMAIN_ERROR_ALIAS_TOO_SHORT},
+    {"a b", DOMAIN_ERROR_INVALID_ALIAS},
+    {"a/b", DOMAIN_ERROR_INVALID_ALIAS},
+    {"a.b", DOMAIN_ERROR_INVALID_ALIAS},
+    {"caf\xc3\xa9", DOMAIN_ERROR_INVALID_ALIAS},
+    {"abc?x=1", DOMAIN_ERROR_INVALID_ALIAS},
+    {"%41bc", DOMAIN_ERROR_INVALID_ALIAS},
+    {"api", DOMAIN_ERROR_RESERVED_ALIAS},
+    {"API", DOMAIN_ERROR_RESERVED_ALIAS},
+    {"healthz", DOMAIN_ERROR_RESERVED_ALIAS},
+    {"readyz", DOMAIN_ERROR_RESERVED_ALIAS},
+    {"Metrics", DOMAIN_ERROR_RESERVED_ALIAS},
+    {"debug", DOMAIN_ERROR_RESERVED_ALIAS},
+    {"static", DOMAIN_ERROR_RESERVED_ALIAS},
+    {"admin", DOMAIN_ERROR_RESERVED_ALIAS},
+};
+
+static void test_alias_table(void **state)
+{
+    (void)state;
+    size_t failures = 0;
+    for (size_t i = 0; i < sizeof alias_cases / sizeof alias_cases[0]; i++) {
+        const struct alias_case *c = &alias_cases[i];
+        enum domain_error got = alias_validate(c->alias, strlen(c->alias));
+        if (got != c->expected) {
+            print_error("alias \"%s\": expected %s, got %s\n", c->alias,
+                        domain_error_code(c->expected), domain_error_code(got));
+            failures++;
+        }
+    }
+    assert_int_equal(failures, 0);
+}
+
+static void test_alias_length_limits(void **state)
+{
+    (void)state;
+    char alias[ALIAS_MAX_LENGTH + 2];
+    memset(alias, 'x', sizeof alias);
+    assert_int_equal(alias_validate(alias, ALIAS_MAX_LENGTH), DOMAIN_OK);
+    assert_int_equal(alias_validate(alias, ALIAS_MAX_LENGTH + 1), DOMAIN_ERROR_ALIAS_TOO_LONG);
+    assert_int_equal(alias_validate(alias, ALIAS_MIN_LENGTH), DOMAIN_OK);
+    assert_int_equal(alias_validate(alias, ALIAS_MIN_LENGTH - 1), DOMAIN_ERROR_ALIAS_TOO_SHORT);
+    /* Only `len` bytes count: what follows in the buffer is not read. */
+    assert_int_equal(alias_validate("abc def", 3), DOMAIN_OK);
+}
+
+/* Every listed word is refused, in any case, and is itself valid alias
+ * syntax (otherwise listing it would protect nothing). */
+static void test_every_reserved_word_is_refused(void **state)
+{
+    (void)state;
+    size_t words = 0;
+    for (const char *const *word = alias_reserved_words; *word != NULL; word++, words++) {
+        size_t len = strlen(*word);
+        assert_int_equal(alias_validate(*word, len), DOMAIN_ERROR_RESERVED_ALIAS);
+        char upper[ALIAS_MAX_LENGTH + 1];
+        for (size_t i = 0; i < len; i++) {
+            char c = (*word)[i];
+            upper[i] = (c >= 'a' && c <= 'z') ? (char)(c - 'a' + 'A') : c;
+        }
+        assert_true(alias_is_reserved(upper, len));
+    }
+    assert_true(words >= 7);
+    assert_false(alias_is_reserved("x7Kq9aB", 7));
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_alias_table),
+        cmocka_unit_test(test_alias_length_limits),
+        cmocka_unit_test(test_every_reserved_word_is_refused),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}

@@ -1,0 +1,220 @@
+/*
+ * test_target_url.c: target_url_validate() over a table of URLs, each with
+ * the exact domain error it must produce.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "domain/link.h"
+#include "domain/target_url.h"
+
+struct url_case {
+    const char *url;
+    enum domain_error expected;
+};
+
+static const struct url_case url_cases[] = {
+    /* Accepted. */
+    {"http://example.com", DOMAIN_OK},
+    {"https://example.com/", DOMAIN_OK},
+    {"HTTP://EXAMPLE.COM/", DOMAIN_OK},
+    {"HtTpS://Example.Com/Path", DOMAIN_OK},
+    {"https://example.com/a/b?c=d&e=f#frag", DOMAIN_OK},
+    {"https://example.com?q=1", DOMAIN_OK},
+    {"https://example.com#top", DOMAIN_OK},
+    {"https://sub.domain.example.co.uk/x", DOMAIN_OK},
+    {"https://example.com./", DOMAIN_OK},
+    {"https://my_host-1.example/", DOMAIN_OK},
+    {"http://localhost", DOMAIN_OK},
+    {"http://localhost:8080/", DOMAIN_OK},
+    {"http://127.0.0.1:1/", DOMAIN_OK},
+    {"http://example.com:65535", DOMAIN_OK},
+    {"http://example.com:080/", DOMAIN_OK},
+    {"http://[::1]/", DOMAIN_OK},
+    {"http://[::1]:8080/x", DOMAIN_OK},
+    {"http://[::]", DOMAIN_OK},
+    {"http://[2001:db8::1]/", DOMAIN_OK},
+    {"http://[2001:0db8:0000:0000:0000:ff00:0042:8329]/", DOMAIN_OK},
+    {"http://[1::]/", DOMAIN_OK},
+    {"http://[::ffff:192.0.2.1]/", DOMAIN_OK},
+    {"http://[1:2:3:4:5:6:1.2.3.4]/", DOMAIN_OK},
+    {"https://example.com/%20space%2Fencoded", DOMAIN_OK},
+    {"https://example.com/~user/(x)!$&'*+,;=:@", DOMAIN_OK},
+
+    /* Scheme. */
+    {"", DOMAIN_ERROR_INVALID_URL},
+    {"example.com", DOMAIN_ERROR_INVALID_URL},
+    {"example.com/a:b", DOMAIN_ERROR_INVALID_URL},
+    {"://example.com", DOMAIN_ERROR_INVALID_URL},
+    {"1http://example.com", DOMAIN_ERROR_INVALID_URL},
+    {"ht tp://example.com", DOMAIN_ERROR_INVALID_URL},
+    {"javascript:alert(1)", DOMAIN_ERROR_UNSUPPORTED_SCHEME},
+    {"JavaScript:alert(document.cookie)", DOMAIN_ERROR_UNSUPPORTED_SCHEME},
+    {"data:text/html,<script>alert(1)</script>", DOMAIN_ERROR_UNSUPPORTED_SCHEME},
+    {"ftp://example.com/file", DOMAIN_ERROR_UNSUPPORTED_SCHEME},
+    {"file:///etc/passwd", DOMAIN_ERROR_UNSUPPORTED_SCHEME},
+    {"mailto:someone@example.com", DOMAIN_ERROR_UNSUPPORTED_SCHEME},
+    {"httpx://example.com", DOMAIN_ERROR_UNSUPPORTED_SCHEME},
+    {"http+unix://x", DOMAIN_ERROR_UNSUPPORTED_SCHEME},
+    {"localhost:8080", DOMAIN_ERROR_UNSUPPORTED_SCHEME},
+
+    /* Bytes. */
+    {"http://example.com/a b", DOMAIN_ERROR_INVALID_URL},
+    {"http://example.com/a\tb", DOMAIN_ERROR_INVALID_URL},
+    {"http://example.com/\r\nSet-Cookie:x=y", DOMAIN_ERROR_INVALID_URL},
+    {"http://example.com/\x7f", DOMAIN_ERROR_INVALID_URL},
+    {"http://example.com/\x01", DOMAIN_ERROR_INVALID_URL},
+    {"http://example.com/caf\xc3\xa9", DOMAIN_ERROR_INVALID_URL},
+    {"http://example.com/\"onmouseover=", DOMAIN_ERROR_INVALID_URL},
+    {"http://example.com/<script>", DOMAIN_ERROR_INVALID_URL},
+    {"http://example.com/a\\b", DOMAIN_ERROR_INVALID_URL},
+    {"http://example.com/{x}", DOMAIN_ERROR_INVALID_URL},
+    {"http://example.com/a|b", DOMAIN_ERROR_INVALID_URL},
+    {"http://example.com/%", DOMAIN_ERROR_INVALID_URL},
+    {"http://example.com/%4", DOMAIN_ERROR_INVALID_URL},
+    {"http://example.com/%zz", DOMAIN_ERROR_INVALID_URL},
+
+    /* Structure. */
+    {"http:", DOMAIN_ERROR_INVALID_URL},
+    {"http:/", DOMAIN_ERROR_INVALID_URL},
+    {"http:example.com", DOMAIN_ERROR_INVALID_URL},
+    {"http:/example.com", DOMAIN_ERROR_INVALID_URL},
+    {"http://user:pass@example.com/", DOMAIN_ERROR_INVALID_URL},
+    {"http://bank.example@evil.example/", DOMAIN_ERROR_INVALID_URL},
+
+    /* Host. */
+    {"http://", DOMAIN_ERROR_MISSING_HOST},
+    {"https://", DOMAIN_ERROR_MISSING_HOST},
+    {"http:///path", DOMAIN_ERROR_MISSING_HOST},
+    {"http://?q", DOMAIN_ERROR_MISSING_HOST},
+    {"http://#f", DOMAIN_ERROR_MISSING_HOST},
+    {"http://:80/", DOMAIN_ERROR_MISSING_HOST},
+    {"http://./", DOMAIN_ERROR_INVALID_HOST},
+    {"http://a..b/", DOMAIN_ERROR_INVALID_HOST},
+    {"http://.example.com/", DOMAIN_ERROR_INVALID_HOST},
+    {"http://-example.com/", DOMAIN_ERROR_INVALID_HOST},
+    {"http://example-.com/", DOMAIN_ERROR_INVALID_HOST},
+    {"http://exa!mple.com/", DOMAIN_ERROR_INVALID_HOST},
+    {"http://exa%41mple.com/", DOMAIN_ERROR_INVALID_HOST},
+    {"http://[::1/", DOMAIN_ERROR_INVALID_HOST},
+    {"http://[]/", DOMAIN_ERROR_INVALID_HOST},
+    {"http://[::1]x/", DOMAIN_ERROR_INVALID_HOST},
+    {"http://[1:2:3:4:5:6:7]/", DOMAIN_ERROR_INVALID_HOST},
+    {"http://[1:2:3:4:5:6:7:8:9]/", DOMAIN_ERROR_INVALID_HOST},
+    {"http://[1::2::3]/", DOMAIN_ERROR_INVALID_HOST},
+    {"http://[12345::1]/", DOMAIN_ERROR_INVALID_HOST},
+    {"http://[:1]/", DOMAIN_ERROR_INVALID_HOST},
+    {"http://[1:]/", DOMAIN_ERROR_INVALID_HOST},
+    {"http://[1:2:3:4:5:6:7:8::]/", DOMAIN_ERROR_INVALID_HOST},
+    {"http://[g::1]/", DOMAIN_ERROR_INVALID_HOST},
+    {"http://[fe80::1%25eth0]/", DOMAIN_ERROR_INVALID_HOST},
+    {"http://[::ffff:1.2.3]/", DOMAIN_ERROR_INVALID_HOST},
+    {"http://[::ffff:1.2.3.256]/", DOMAIN_ERROR_INVALID_HOST},
+    {"http://[::ffff:1.2.3.4.5]/", DOMAIN_ERROR_INVALID_HOST},
+    {"http://[::ffff:1.2.3.1234]/", DOMAIN_ERROR_INVALID_HOST},
+    {"http://[::ffff:1..3.4]/", DOMAIN_ERROR_INVALID_HOST},
+    {"http://[1:2:3:4:5:6:7:1.2.3.4]/", DOMAIN_ERROR_INVALID_HOST},
+
+    /* Port. */
+    {"http://example.com:/", DOMAIN_ERROR_INVALID_PORT},
+    {"http://example.com:0/", DOMAIN_ERROR_INVALID_PORT},
+    {"http://example.com:65536/", DOMAIN_ERROR_INVALID_PORT},
+    {"http://example.com:99999/", DOMAIN_ERROR_INVALID_PORT},
+    {"http://example.com:123456/", DOMAIN_ERROR_INVALID_PORT},
+    {"http://example.com:8o/", DOMAIN_ERROR_INVALID_PORT},
+    {"http://example.com:80:80/", DOMAIN_ERROR_INVALID_PORT},
+    {"http://[::1]:/", DOMAIN_ERROR_INVALID_PORT},
+    {"http://[::1]:70000/", DOMAIN_ERROR_INVALID_PORT},
+};
+
+static void test_url_table(void **state)
+{
+    (void)state;
+    size_t failures = 0;
+    for (size_t i = 0; i < sizeof url_cases / sizeof url_cases[0]; i++) {
+        const struct url_case *c = &url_cases[i];
+        enum domain_error got = target_url_validate(c->url, strlen(c->url));
+        if (got != c->expected) {
+            print_error("url \"%s\": expected %s, got %s\n", c->url, domain_error_code(c->expected),
+                        domain_error_code(got));
+            failures++;
+        }
+    }
+    assert_int_equal(failures, 0);
+}
+
+/* Builds "https://example.com/aaaa..." of exactly `len` bytes. */
+static void make_url_of_length(char *buf, size_t len)
+{
+    size_t prefix_len = (size_t)snprintf(buf, len + 1, "%s", "https://example.com/");
+    memset(buf + prefix_len, 'a', len - prefix_len);
+}
+
+static void test_url_length_limits(void **state)
+{
+    (void)state;
+    static char url[LINK_URL_MAX + 64];
+    make_url_of_length(url, LINK_URL_MAX);
+    assert_int_equal(target_url_validate(url, LINK_URL_MAX), DOMAIN_OK);
+    make_url_of_length(url, LINK_URL_MAX + 1);
+    assert_int_equal(target_url_validate(url, LINK_URL_MAX + 1), DOMAIN_ERROR_URL_TOO_LONG);
+    /* Too long wins over everything else: a huge body is refused cheaply. */
+    assert_int_equal(target_url_validate("javascript:", LINK_URL_MAX + 1),
+                     DOMAIN_ERROR_URL_TOO_LONG);
+}
+
+static void test_url_not_nul_terminated(void **state)
+{
+    (void)state;
+    /* The valid URL is a prefix of a buffer that goes on with garbage. */
+    const char body[] = "https://example.com/ok GARBAGE";
+    assert_int_equal(target_url_validate(body, strlen("https://example.com/ok")), DOMAIN_OK);
+    /* A NUL inside the given length is refused, never taken as the end. */
+    const char with_nul[] = "https://example.com/a\0b";
+    assert_int_equal(target_url_validate(with_nul, sizeof with_nul - 1), DOMAIN_ERROR_INVALID_URL);
+}
+
+static void test_host_label_limits(void **state)
+{
+    (void)state;
+    char url[512];
+    /* One label of 63 characters is fine, 64 is not. */
+    int n = snprintf(
+        url, sizeof url, "http://%.*s.com/", 63,
+        "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa");
+    assert_int_equal(target_url_validate(url, (size_t)n), DOMAIN_OK);
+    n = snprintf(
+        url, sizeof url, "http://%.*s.com/", 64,
+        "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa");
+    assert_int_equal(target_url_validate(url, (size_t)n), DOMAIN_ERROR_INVALID_HOST);
+
+    /* A host name of 253 characters is fine, 255 is not. */
+    char host[300];
+    size_t host_len = 0;
+    for (; host_len < 253; host_len++) {
+        host[host_len] = (host_len % 10 == 9) ? '.' : 'h'; /* labels of 9 */
+    }
+    n = snprintf(url, sizeof url, "http://%.*s/", (int)host_len, host);
+    assert_int_equal(target_url_validate(url, (size_t)n), DOMAIN_OK);
+    host[host_len++] = 'h';
+    host[host_len++] = 'h';
+    n = snprintf(url, sizeof url, "http://%.*s/", (int)host_len, host);
+    assert_int_equal(target_url_validate(url, (size_t)n), DOMAIN_ERROR_INVALID_HOST);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_url_table),
+        cmocka_unit_test(test_url_length_limits),
+        cmocka_unit_test(test_url_not_nul_terminated),
+        cmocka_unit_test(test_host_label_limits),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
