@@ -1,0 +1,241 @@
+#include "adapters/http/link_http.h"
+
+#include <errno.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <string.h>
+#include <time.h>
+
+#include "domain/link.h"
+#include "platform/http/http_request.h"
+#include "platform/http/http_response.h"
+#include "platform/http/http_router.h"
+#include "platform/json/json_reader.h"
+#include "platform/json/json_writer.h"
+
+/* A link rendered as JSON: the URL (escaped, up to 6 bytes per byte in the
+ * worst case) dominates; the rest is a few short fields. */
+#define LINK_JSON_MAX (LINK_URL_MAX * 6 + LINK_HTTP_BASE_URL_MAX + 512)
+#define SHORTEN_MAX_TOKENS 16
+#define RFC3339_LEN sizeof("2006-01-02T15:04:05.000Z")
+
+int link_http_status_for(enum domain_error error)
+{
+    switch (error) {
+    case DOMAIN_OK:
+        return 200;
+    case DOMAIN_ERROR_ALIAS_TAKEN:
+    case DOMAIN_ERROR_CODE_TAKEN:
+        return 409;
+    case DOMAIN_ERROR_NOT_FOUND:
+        return 404;
+    case DOMAIN_ERROR_STORE_UNAVAILABLE:
+    case DOMAIN_ERROR_CODE_SPACE_EXHAUSTED:
+    case DOMAIN_ERROR_ENTROPY_UNAVAILABLE:
+        return 503;
+    case DOMAIN_ERROR_STORE_TIMEOUT:
+        return 504;
+    case DOMAIN_ERROR_INTERNAL:
+        return 500;
+    default:
+        /* Every remaining error is a URL or alias the domain refused. */
+        return 422;
+    }
+}
+
+int link_http_init(struct link_http *api, const struct link_service *links,
+                   const char *public_base_url)
+{
+    size_t len = public_base_url ? strlen(public_base_url) : 0;
+    while (len > 0 && public_base_url[len - 1] == '/') {
+        len--;
+    }
+    if (len == 0 || len >= sizeof(api->public_base_url)) {
+        return -EINVAL;
+    }
+    if (strncmp(public_base_url, "http://", 7) != 0 && strncmp(public_base_url, "https://", 8) != 0) {
+        return -EINVAL;
+    }
+    memset(api, 0, sizeof(*api));
+    api->links = links;
+    memcpy(api->public_base_url, public_base_url, len);
+    api->public_base_url[len] = '\0';
+    api->public_base_url_len = len;
+    return 0;
+}
+
+static int respond_domain_error(struct http_response *response, enum domain_error error)
+{
+    return http_response_error(response, link_http_status_for(error), domain_error_code(error),
+                               domain_error_message(error));
+}
+
+static void format_rfc3339(int64_t unix_ms, char out[RFC3339_LEN])
+{
+    time_t seconds = (time_t)(unix_ms / 1000);
+    int milliseconds = (int)(unix_ms % 1000);
+    struct tm utc;
+    if (unix_ms < 0 || gmtime_r(&seconds, &utc) == NULL) {
+        memcpy(out, "1970-01-01T00:00:00.000Z", RFC3339_LEN);
+        return;
+    }
+    snprintf(out, RFC3339_LEN, "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ", utc.tm_year + 1900,
+             utc.tm_mon + 1, utc.tm_mday, utc.tm_hour, utc.tm_min, utc.tm_sec, milliseconds);
+}
+
+/* {"code","short_url","url","created_at"[,"hits"]} into buf. */
+static long render_link(const struct link_http *api, const struct link *link, int with_hits,
+                        char *buf, size_t capacity)
+{
+    char created_at[RFC3339_LEN];
+    char short_url[LINK_HTTP_BASE_URL_MAX + LINK_CODE_MAX + 2];
+    struct json_writer writer;
+
+    format_rfc3339(link->created_at_ms, created_at);
+    snprintf(short_url, sizeof(short_url), "%s/%s", api->public_base_url, link->code);
+
+    json_writer_init(&writer, buf, capacity);
+    json_writer_object_begin(&writer);
+    json_writer_field_string(&writer, "code", link->code);
+    json_writer_field_string(&writer, "short_url", short_url);
+    json_writer_key(&writer, "url");
+    json_writer_string_len(&writer, link->url, link->url_len);
+    json_writer_field_string(&writer, "created_at", created_at);
+    if (with_hits) {
+        json_writer_key(&writer, "hits");
+        json_writer_uint(&writer, link->hit_count);
+    }
+    json_writer_object_end(&writer);
+    return json_writer_finish(&writer);
+}
+
+static int respond_link(const struct link_http *api, struct http_response *response, int status,
+                        const struct link *link, int with_hits)
+{
+    char body[LINK_JSON_MAX];
+    long len = render_link(api, link, with_hits, body, sizeof(body));
+    if (len < 0) {
+        return (int)len;
+    }
+    return http_response_json(response, status, body, (size_t)len);
+}
+
+/* Maps a JSON reader failure on field `name` to a 400 with a message that
+ * says what to send instead. */
+static int respond_bad_field(struct http_response *response, const char *name, int error)
+{
+    char message[160];
+    switch (error) {
+    case JSON_EMISSING:
+        snprintf(message, sizeof(message), "field '%s' is required", name);
+        break;
+    case JSON_EWRONG_TYPE:
+        snprintf(message, sizeof(message), "field '%s' must be a string", name);
+        break;
+    case JSON_EDUPLICATE:
+        snprintf(message, sizeof(message), "field '%s' appears more than once", name);
+        break;
+    default:
+        snprintf(message, sizeof(message), "field '%s': %s", name, json_strerror(error));
+        break;
+    }
+    return http_response_error(response, 400, "invalid_request", message);
+}
+
+static int handle_shorten(struct http_request *request, struct http_response *response,
+                          void *user_data)
+{
+    const struct link_http *api = user_data;
+    struct json_token tokens[SHORTEN_MAX_TOKENS];
+    struct json_reader reader;
+    char url[LINK_URL_MAX + 1];
+    char alias[LINK_CODE_MAX + 1];
+    struct link link;
+
+    int rc = json_reader_parse(&reader, request->body, request->body_len, tokens,
+                               SHORTEN_MAX_TOKENS);
+    if (rc != 0) {
+        return http_response_error(response, 400, "invalid_json",
+                                   "the body must be a JSON object like {\"url\": \"https://...\"}");
+    }
+    int url_len = json_reader_string(&reader, "url", url, sizeof(url));
+    if (url_len == JSON_ETOO_LONG) {
+        return respond_domain_error(response, DOMAIN_ERROR_URL_TOO_LONG);
+    }
+    if (url_len < 0) {
+        return respond_bad_field(response, "url", url_len);
+    }
+    int alias_len = json_reader_string(&reader, "alias", alias, sizeof(alias));
+    if (alias_len == JSON_ETOO_LONG) {
+        return respond_domain_error(response, DOMAIN_ERROR_ALIAS_TOO_LONG);
+    }
+    if (alias_len == JSON_EMISSING) {
+        alias_len = 0;
+    } else if (alias_len < 0) {
+        return respond_bad_field(response, "alias", alias_len);
+    }
+
+    enum domain_error error = link_service_shorten(api->links, request->ctx, url, (size_t)url_len,
+                                                   alias_len > 0 ? alias : NULL,
+                                                   (size_t)alias_len, &link);
+    if (error != DOMAIN_OK) {
+        return respond_domain_error(response, error);
+    }
+    char location[sizeof("/api/v1/links/") + LINK_CODE_MAX];
+    snprintf(location, sizeof(location), "/api/v1/links/%s", link.code);
+    rc = http_response_set_header(response, "Location", location);
+    if (rc != 0) {
+        return rc;
+    }
+    return respond_link(api, response, 201, &link, 0);
+}
+
+static int handle_resolve(struct http_request *request, struct http_response *response,
+                          void *user_data)
+{
+    const struct link_http *api = user_data;
+    const char *code = http_request_param(request, "code");
+    struct link link;
+
+    enum domain_error error =
+        link_service_resolve(api->links, request->ctx, code, strlen(code), &link);
+    if (error != DOMAIN_OK) {
+        return respond_domain_error(response, error);
+    }
+    /* Every resolve must reach us to be counted: no caching in between. */
+    int rc = http_response_set_header(response, "Cache-Control", "no-store");
+    if (rc == 0) {
+        rc = http_response_set_header(response, "Location", link.url);
+    }
+    if (rc != 0) {
+        return rc;
+    }
+    return http_response_send(response, 302, NULL, NULL, 0);
+}
+
+static int handle_stats(struct http_request *request, struct http_response *response,
+                        void *user_data)
+{
+    const struct link_http *api = user_data;
+    const char *code = http_request_param(request, "code");
+    struct link link;
+
+    enum domain_error error =
+        link_service_stats(api->links, request->ctx, code, strlen(code), &link);
+    if (error != DOMAIN_OK) {
+        return respond_domain_error(response, error);
+    }
+    return respond_link(api, response, 200, &link, 1);
+}
+
+int link_http_register(struct link_http *api, struct http_router *router)
+{
+    int rc = http_router_add(router, "POST", "/api/v1/links", handle_shorten, api);
+    if (rc == 0) {
+        rc = http_router_add(router, "GET", "/api/v1/links/{code}", handle_stats, api);
+    }
+    if (rc == 0) {
+        rc = http_router_add(router, "GET", "/{code}", handle_resolve, api);
+    }
+    return rc;
+}
