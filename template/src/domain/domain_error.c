@@ -15,6 +15,7 @@ struct domain_error_text {
 
 static const struct domain_error_text domain_error_table[DOMAIN_ERROR_COUNT] = {
     [DOMAIN_OK] = {"ok", "success"},
+    /* hexkit:example:begin */
     [DOMAIN_ERROR_INVALID_URL] = {"invalid_url",
                                   "the URL is malformed or contains forbidden characters"},
     [DOMAIN_ERROR_URL_TOO_LONG] = {"url_too_long", "the URL is longer than 2048 bytes"},
@@ -29,15 +30,18 @@ static const struct domain_error_text domain_error_table[DOMAIN_ERROR_COUNT] = {
     [DOMAIN_ERROR_ALIAS_TOO_LONG] = {"alias_too_long", "an alias may have at most 64 characters"},
     [DOMAIN_ERROR_RESERVED_ALIAS] = {"reserved_alias", "this alias is reserved by the service"},
     [DOMAIN_ERROR_ALIAS_TAKEN] = {"alias_taken", "this alias is already in use"},
+    /* hexkit:example:end */
     [DOMAIN_ERROR_NOT_FOUND] = {"not_found", "no link has this code"},
     [DOMAIN_ERROR_CODE_TAKEN] = {"code_taken", "a link with this code already exists"},
     [DOMAIN_ERROR_STORE_UNAVAILABLE] = {"store_unavailable",
                                         "the link store is unavailable, retry later"},
     [DOMAIN_ERROR_STORE_TIMEOUT] = {"store_timeout", "the link store did not answer in time"},
+    /* hexkit:example:begin */
     [DOMAIN_ERROR_CODE_SPACE_EXHAUSTED] = {"code_space_exhausted",
                                            "no free short code could be found, retry later"},
     [DOMAIN_ERROR_ENTROPY_UNAVAILABLE] = {"entropy_unavailable",
                                           "no random bytes are available to generate a code"},
+    /* hexkit:example:end */
     [DOMAIN_ERROR_INTERNAL] = {"internal", "internal error"},
 };
 

@@ -19,6 +19,7 @@
 enum domain_error {
     DOMAIN_OK = 0,
 
+    /* hexkit:example:begin */
     /* Target URL validation (target_url.h). */
     DOMAIN_ERROR_INVALID_URL,        /* malformed, control chars, spaces, unsafe chars */
     DOMAIN_ERROR_URL_TOO_LONG,       /* more than LINK_URL_MAX bytes */
@@ -33,6 +34,7 @@ enum domain_error {
     DOMAIN_ERROR_ALIAS_TOO_LONG,  /* more than ALIAS_MAX_LENGTH characters */
     DOMAIN_ERROR_RESERVED_ALIAS,  /* collides with a route of the service */
     DOMAIN_ERROR_ALIAS_TAKEN,     /* another link already uses it */
+    /* hexkit:example:end */
 
     /* Store and lookups (link_store.h). */
     DOMAIN_ERROR_NOT_FOUND,
@@ -40,9 +42,11 @@ enum domain_error {
     DOMAIN_ERROR_STORE_UNAVAILABLE,
     DOMAIN_ERROR_STORE_TIMEOUT, /* the call context's deadline passed */
 
+    /* hexkit:example:begin */
     /* Code generation. */
     DOMAIN_ERROR_CODE_SPACE_EXHAUSTED, /* every retry collided */
     DOMAIN_ERROR_ENTROPY_UNAVAILABLE,  /* the code source failed */
+    /* hexkit:example:end */
 
     DOMAIN_ERROR_INTERNAL,
 

@@ -1,10 +1,8 @@
 #include "adapters/http/link_http.h"
 
 #include <errno.h>
-#include <inttypes.h>
 #include <stdio.h>
 #include <string.h>
-#include <time.h>
 
 #include "domain/link.h"
 #include "platform/http/http_request.h"
@@ -12,12 +10,12 @@
 #include "platform/http/http_router.h"
 #include "platform/json/json_reader.h"
 #include "platform/json/json_writer.h"
+#include "platform/time/time_format.h"
 
 /* A link rendered as JSON: the URL (escaped, up to 6 bytes per byte in the
  * worst case) dominates; the rest is a few short fields. */
 #define LINK_JSON_MAX (LINK_URL_MAX * 6 + LINK_HTTP_BASE_URL_MAX + 512)
 #define SHORTEN_MAX_TOKENS 16
-#define RFC3339_LEN sizeof("2006-01-02T15:04:05.000Z")
 
 int link_http_status_for(enum domain_error error)
 {
@@ -70,28 +68,15 @@ static int respond_domain_error(struct http_response *response, enum domain_erro
                                domain_error_message(error));
 }
 
-static void format_rfc3339(int64_t unix_ms, char out[RFC3339_LEN])
-{
-    time_t seconds = (time_t)(unix_ms / 1000);
-    int milliseconds = (int)(unix_ms % 1000);
-    struct tm utc;
-    if (unix_ms < 0 || gmtime_r(&seconds, &utc) == NULL) {
-        memcpy(out, "1970-01-01T00:00:00.000Z", RFC3339_LEN);
-        return;
-    }
-    snprintf(out, RFC3339_LEN, "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ", utc.tm_year + 1900,
-             utc.tm_mon + 1, utc.tm_mday, utc.tm_hour, utc.tm_min, utc.tm_sec, milliseconds);
-}
-
 /* {"code","short_url","url","created_at"[,"hits"]} into buf. */
 static long render_link(const struct link_http *api, const struct link *link, int with_hits,
                         char *buf, size_t capacity)
 {
-    char created_at[RFC3339_LEN];
+    char created_at[TIME_RFC3339_MS_SIZE];
     char short_url[LINK_HTTP_BASE_URL_MAX + LINK_CODE_MAX + 2];
     struct json_writer writer;
 
-    format_rfc3339(link->created_at_ms, created_at);
+    (void)time_format_rfc3339_ms(link->created_at_ms, created_at);
     snprintf(short_url, sizeof(short_url), "%s/%s", api->public_base_url, link->code);
 
     json_writer_init(&writer, buf, capacity);

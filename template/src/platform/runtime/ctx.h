@@ -32,10 +32,11 @@ struct ctx {
     struct ctx_waiter *waiters; /* fibers parked on this ctx */
     uint64_t deadline_ms;       /* on runtime_now_ms()'s clock */
     int error;                  /* 0 while live, then -ECANCELED or -ETIMEDOUT */
-    uv_timer_t *timer;          /* armed while a fiber waits with a deadline */
+    uv_timer_t *timer;          /* unused, reserved: each parked fiber arms its own timer */
 };
 
-/* The worker's root context: cancelled by runtime_stop(). */
+/* The worker's root context: cancelled by runtime_stop(). NULL outside a
+ * worker. Blocking calls given a NULL ctx use it. */
 struct ctx *ctx_background(void);
 
 void ctx_with_cancel(struct ctx *child, struct ctx *parent);

@@ -2,9 +2,14 @@
  * fiber.h: cooperative fibers scheduled on the current worker.
  *
  * A fiber has an mmap'd stack with a guard page below it; overflowing it is
- * reported on stderr with the fiber's name and id before the process aborts.
- * Finished fibers return their stack to a per-worker pool, so spawning in
- * steady state does not call mmap or malloc.
+ * reported on stderr ("fiber <id> '<name>' overflowed its <N> KiB stack")
+ * before the process dies of the SIGSEGV. A fiber gets its stack when it
+ * first runs and gives it back to a per-worker pool when it finishes, so
+ * spawning in steady state does not call mmap or malloc, and many spawned
+ * fibers that have not run yet cost no stack.
+ *
+ * Wherever a `struct ctx *` parameter may be NULL, NULL means the worker's
+ * background context: no deadline, cancelled only by runtime_stop().
  *
  * fiber_spawn() returns a joinable fiber: its owner must call fiber_join() or
  * fiber_detach() exactly once. fiber_go() spawns a detached fiber (Go's `go`).
@@ -26,20 +31,23 @@ enum fiber_state {
     FIBER_DONE,
 };
 
-/* NULL when no stack could be had (errno ENOMEM). `name` must outlive the
- * fiber (a string literal, usually). */
+/* NULL with errno ENOMEM when out of memory, EINVAL when not called on a
+ * worker. `name` must outlive the fiber (a string literal, usually). */
 struct fiber *fiber_spawn(const char *name, fiber_fn fn, void *arg);
 /* 0, or -ENOMEM. */
 int fiber_go(const char *name, fiber_fn fn, void *arg);
-/* Parks until `fiber` has returned, then releases it. 0, or -EINVAL when
- * joining oneself. */
+/* Parks until `fiber` has returned, then releases it. Not cancellable (the
+ * joined fiber may use the joiner's stack). 0; -EINVAL when joining oneself,
+ * a detached fiber or one already being joined; -ENOMEM when the fiber never
+ * ran because no stack could be mapped for it. */
 int fiber_join(struct fiber *fiber);
 void fiber_detach(struct fiber *fiber);
 
 /* Lets every other runnable fiber of this worker run once. */
 void fiber_yield(void);
 /* Parks for `milliseconds`; 0, or ctx's -ETIMEDOUT/-ECANCELED if it ends
- * first. `ctx` may be NULL (no deadline, not cancellable). */
+ * first. `ctx` may be NULL (the background context: only runtime_stop()
+ * cuts the sleep short). */
 int fiber_sleep(struct ctx *ctx, uint64_t milliseconds);
 
 struct fiber *fiber_current(void);

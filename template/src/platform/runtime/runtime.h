@@ -8,7 +8,11 @@
  * - A fiber runs only on the worker that spawned it; it never migrates. Every
  *   API below that parks a fiber must be called from a fiber.
  * - runtime_run() returns once every worker has no live fiber and no active
- *   libuv handle, or after runtime_stop(); it returns 0 or a negative errno.
+ *   libuv handle, or after runtime_stop() once every fiber has returned (handles
+ *   still open then are closed for you); it returns 0 or a negative errno
+ *   (-EBUSY when a runtime is already running in this process).
+ * - A fiber parked with a NULL ctx waits on the worker's background context,
+ *   so runtime_stop() wakes it too; only fiber_join() is not cancellable.
  * - Blocking calls return 0 (or a byte count) on success, -ETIMEDOUT when the
  *   context's deadline passed, -ECANCELED when it was cancelled, and another
  *   negative errno for an I/O error. They never hang past the deadline.

@@ -5,7 +5,10 @@
  *
  * Lifetimes: a tcp_conn belongs to the worker that created or accepted it and
  * is released by tcp_close(), which may be called from any fiber of that
- * worker, once. A listener likewise with tcp_listener_close().
+ * worker, once; a fiber parked on it then returns -ECANCELED. A listener
+ * likewise with tcp_listener_close(). One fiber may read while another
+ * writes; a second concurrent reader (or writer) gets -EBUSY.
+ * A NULL ctx means the worker's background context.
  */
 #ifndef HEXSVC_PLATFORM_RUNTIME_TCP_H
 #define HEXSVC_PLATFORM_RUNTIME_TCP_H
@@ -53,6 +56,10 @@ void tcp_close(struct tcp_conn *conn);
  * these, a new detached fiber named `name` runs fn(conn, arg): it reads with
  * tcp_read() as usual, which returns -ETIMEDOUT if the idle timeout fired.
  * This is how a keep-alive connection costs a socket and no stack.
+ * On runtime_stop() every armed connection is resumed at once and its
+ * tcp_read() returns -ECANCELED, so the owner can close it and free `arg`.
+ * Returns 0; -EBUSY while a fiber is parked reading it or it is already
+ * armed; -ECANCELED once the worker is stopping; -EBADF after tcp_close().
  */
 typedef void (*tcp_readable_fn)(struct tcp_conn *conn, void *arg);
 int tcp_resume_on_readable(struct tcp_conn *conn, uint64_t idle_timeout_ms, const char *name,

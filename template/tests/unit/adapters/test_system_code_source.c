@@ -1,5 +1,5 @@
 /*
- * test_system_adapters.c: the getrandom code source and the realtime clock.
+ * test_system_code_source.c: the getrandom code source.
  */
 #include <errno.h>
 #include <setjmp.h>
@@ -11,11 +11,9 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/time.h>
-#include <time.h>
 
 #include <cmocka.h>
 
-#include "adapters/system/system_clock.h"
 #include "adapters/system/system_code_source.h"
 #include "domain/short_code.h"
 
@@ -90,26 +88,12 @@ static void test_source_drives_short_codes(void **state)
     assert_true(short_code_is_well_formed(code, SHORT_CODE_DEFAULT_LENGTH));
 }
 
-static void test_clock_is_unix_milliseconds(void **state)
-{
-    (void)state;
-    struct wall_clock clock = system_clock();
-    time_t before = time(NULL);
-    int64_t now_ms = clock.now_ms(clock.self);
-    time_t after = time(NULL);
-    /* Same clock as time(2), in milliseconds: between the two readings. */
-    assert_true(now_ms >= (int64_t)before * 1000);
-    assert_true(now_ms < ((int64_t)after + 1) * 1000);
-    assert_true(now_ms > INT64_C(1600000000000)); /* after September 2020 */
-}
-
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_fill_writes_every_byte),
         cmocka_unit_test(test_fill_survives_signals_and_short_reads),
         cmocka_unit_test(test_source_drives_short_codes),
-        cmocka_unit_test(test_clock_is_unix_milliseconds),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -1,0 +1,386 @@
+/*
+ * http_connection.c: the request loop of one connection.
+ *
+ * Buffer discipline: the current request always starts at read_buf[0]. Its
+ * header slices stay in place until it is answered; once the headers are
+ * complete, body bytes are copied out by the parser, so when the buffer
+ * fills up the space after the header section is reused. After a response,
+ * pipelined bytes are moved to the front and parsed next; with none left the
+ * connection goes idle without a fiber.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "platform/http/http_server_internal.h"
+#include "platform/runtime/ctx.h"
+#include "platform/runtime/fiber.h"
+#include "platform/runtime/tcp.h"
+
+/* After an error response, read and drop what the client still sends for a
+ * while, so that closing does not reset the connection before the client
+ * has read the response (RFC 9112 9.6, "lingering close"). */
+#define HTTP_LINGER_MS 1000
+#define HTTP_LINGER_BYTES ((size_t)256 * 1024)
+#define HTTP_REJECT_WRITE_MS 1000
+
+enum http_next {
+    HTTP_NEXT_REQUEST, /* pipelined bytes wait in the buffer */
+    HTTP_NEXT_IDLE,    /* keep-alive, nothing buffered */
+    HTTP_NEXT_CLOSE,   /* close now */
+    HTTP_NEXT_LINGER,  /* an error was answered: drain, then close */
+};
+
+/* The outcome of reading one request. */
+struct http_read_result {
+    int status;          /* 0: a complete request; else the error status to send */
+    const char *code;
+    const char *message;
+    bool quiet;          /* close without a response (EOF, idle timeout, cancel) */
+};
+
+static void http_connection_serve(void *arg);
+
+static const struct http_server_config *http_config_of(const struct http_connection *connection)
+{
+    return &connection->worker->server->config;
+}
+
+static int http_connection_write(struct http_connection *connection, const void *data, size_t len)
+{
+    struct ctx write_ctx;
+    ctx_with_timeout(&write_ctx, &connection->worker->ctx,
+                     http_config_of(connection)->write_timeout_ms);
+    int rc = tcp_write(connection->tcp, &write_ctx, data, len);
+    ctx_release(&write_ctx);
+    return rc;
+}
+
+static int http_connection_send_response(struct http_connection *connection)
+{
+    struct http_response *response = &connection->io->response;
+    struct iovec iov[HTTP_RESPONSE_IOV_COUNT];
+    int count = http_response_serialize(response, http_date_now(&connection->worker->date), iov);
+    if (count < 0) {
+        return count;
+    }
+    struct ctx write_ctx;
+    ctx_with_timeout(&write_ctx, &connection->worker->ctx,
+                     http_config_of(connection)->write_timeout_ms);
+    int rc = tcp_writev(connection->tcp, &write_ctx, iov, count);
+    ctx_release(&write_ctx);
+    return rc;
+}
+
+static struct http_read_result http_read_error(int status, const char *code, const char *message)
+{
+    return (struct http_read_result){.status = status, .code = code, .message = message};
+}
+
+static struct http_read_result http_read_quiet(void)
+{
+    return (struct http_read_result){.quiet = true};
+}
+
+/* Runs the parser over the buffered, unparsed bytes. */
+static enum http_parse_result http_connection_parse(struct http_io *io)
+{
+    size_t consumed = 0;
+    enum http_parse_result result = http_parser_execute(&io->parser, io->read_buf + io->parsed,
+                                                        io->read_len - io->parsed, &consumed);
+    io->parsed += consumed;
+    return result;
+}
+
+/* Once the header section is in: split the target, and answer an
+ * acceptable "Expect: 100-continue" before waiting for the body. */
+static int http_connection_on_headers(struct http_connection *connection)
+{
+    struct http_io *io = connection->io;
+    if (http_parser_finish_headers(&io->parser) < 0) {
+        return -EINVAL;
+    }
+    if (io->parser.expect_continue && !io->parser.message_complete && io->parsed == io->read_len) {
+        static const char continue_line[] = "HTTP/1.1 100 Continue\r\n\r\n";
+        return http_connection_write(connection, continue_line, sizeof(continue_line) - 1);
+    }
+    return 0;
+}
+
+/* Frees buffer space for more body bytes: everything after the header
+ * section (and the NUL written after its last slice) has been parsed. */
+static bool http_connection_make_room(struct http_connection *connection)
+{
+    struct http_io *io = connection->io;
+    size_t capacity = connection->worker->server->read_capacity;
+    if (io->read_len < capacity) {
+        return true;
+    }
+    if (!io->parser.headers_complete) {
+        return false;
+    }
+    size_t keep = http_parser_header_size(&io->parser) + 1;
+    io->read_len = keep;
+    io->parsed = keep;
+    return keep < capacity;
+}
+
+static struct http_read_result http_read_failed(const struct http_io *io, ssize_t rc)
+{
+    /* Nothing of a new request yet: an idle timeout, EOF or shutdown. */
+    if (io->read_len == 0 || rc != -ETIMEDOUT) {
+        return http_read_quiet();
+    }
+    return http_read_error(408, "request_timeout", "request not received in time");
+}
+
+static struct http_read_result http_connection_read_loop(struct http_connection *connection,
+                                                         struct ctx *header_ctx,
+                                                         struct ctx *body_ctx, bool *headers_done)
+{
+    struct http_io *io = connection->io;
+    const struct http_server_config *config = http_config_of(connection);
+    for (;;) {
+        if (io->parsed < io->read_len) {
+            enum http_parse_result result = http_connection_parse(io);
+            if (result == HTTP_PARSE_ERROR) {
+                return http_read_error(io->parser.error_status, io->parser.error_code,
+                                       io->parser.error_message);
+            }
+            if (io->parser.headers_complete && !*headers_done) {
+                *headers_done = true;
+                ctx_with_timeout(body_ctx, &connection->worker->ctx, config->body_timeout_ms);
+                if (http_connection_on_headers(connection) < 0) {
+                    return http_read_error(400, "bad_request", "invalid request target");
+                }
+            }
+            if (result == HTTP_PARSE_COMPLETE) {
+                return (struct http_read_result){0};
+            }
+        }
+        if (!io->parser.headers_complete && io->read_len > config->max_header_bytes) {
+            return http_read_error(431, "headers_too_large", "request headers too large");
+        }
+        if (!http_connection_make_room(connection)) {
+            return http_read_error(431, "headers_too_large", "request headers too large");
+        }
+        struct ctx *read_ctx = *headers_done ? body_ctx : header_ctx;
+        ssize_t rc = tcp_read(connection->tcp, read_ctx, io->read_buf + io->read_len,
+                              connection->worker->server->read_capacity - io->read_len);
+        if (rc <= 0) {
+            return http_read_failed(io, rc);
+        }
+        io->read_len += (size_t)rc;
+    }
+}
+
+/* Reads one request: the header timeout runs from the first byte to the end
+ * of the header section, the body timeout from there to the end. */
+static struct http_read_result http_connection_read_request(struct http_connection *connection)
+{
+    struct ctx header_ctx;
+    struct ctx body_ctx;
+    bool headers_done = false;
+    ctx_with_timeout(&header_ctx, &connection->worker->ctx,
+                     http_config_of(connection)->header_timeout_ms);
+    struct http_read_result result =
+        http_connection_read_loop(connection, &header_ctx, &body_ctx, &headers_done);
+    if (headers_done) {
+        ctx_release(&body_ctx);
+    }
+    ctx_release(&header_ctx);
+    return result;
+}
+
+static void http_connection_dispatch(struct http_connection *connection)
+{
+    struct http_io *io = connection->io;
+    struct http_request *request = &io->request;
+    struct http_response *response = &io->response;
+    struct http_route_match match;
+    enum http_route_result route =
+        http_router_match(connection->worker->server->router, request->method, request->path,
+                          request->path_len, &match);
+    if (route == HTTP_ROUTE_NOT_FOUND) {
+        http_response_error(response, 404, "not_found", "no route for this path");
+        return;
+    }
+    if (route == HTTP_ROUTE_METHOD_NOT_ALLOWED) {
+        http_response_set_header(response, "Allow", match.allow);
+        http_response_error(response, 405, "method_not_allowed", "method not allowed here");
+        return;
+    }
+    if (http_request_set_params(request, &match) < 0) {
+        http_response_error(response, 414, "uri_too_long", "path parameters too long");
+        return;
+    }
+    int rc = match.handler(request, response, match.user_data);
+    if (!http_response_started(response)) {
+        /* Whatever the handler half-built is dropped: no partial headers. */
+        (void)rc;
+        http_response_reset(response);
+        http_response_error(response, 500, "internal", "internal server error");
+    }
+}
+
+/* Runs the handler for the complete request in io and sends the answer. */
+static enum http_next http_connection_answer(struct http_connection *connection)
+{
+    struct http_server_worker *worker = connection->worker;
+    const struct http_server_config *config = http_config_of(connection);
+    struct http_io *io = connection->io;
+    struct http_request *request = &io->request;
+    struct http_response *response = &io->response;
+
+    bool keep_alive = request->keep_alive && !io->parser.upgrade && !worker->draining;
+    http_response_reset(response);
+    response->max_bytes = config->max_response_bytes;
+    response->omit_body = strcmp(request->method, "HEAD") == 0;
+
+    struct ctx request_ctx;
+    ctx_with_timeout(&request_ctx, &worker->ctx, config->request_timeout_ms);
+    request->ctx = &request_ctx;
+    memcpy(request->peer_address, connection->peer_address, sizeof(request->peer_address));
+    worker->in_flight++;
+    worker->requests_total++;
+    http_connection_dispatch(connection);
+    request->ctx = NULL;
+    ctx_release(&request_ctx);
+
+    /* Shutdown may have begun while the handler ran. */
+    keep_alive = keep_alive && !worker->draining;
+    response->close = !keep_alive;
+    response->keep_alive_header = keep_alive && request->http_minor == 0;
+    int rc = http_connection_send_response(connection);
+    worker->in_flight--;
+    if (rc < 0 || !keep_alive) {
+        return HTTP_NEXT_CLOSE;
+    }
+    /* Move pipelined bytes to the front for the next request. */
+    size_t rest = io->read_len - io->parsed;
+    memmove(io->read_buf, io->read_buf + io->parsed, rest);
+    io->read_len = rest;
+    io->parsed = 0;
+    return rest > 0 ? HTTP_NEXT_REQUEST : HTTP_NEXT_IDLE;
+}
+
+static enum http_next http_connection_fail(struct http_connection *connection,
+                                           const struct http_read_result *failure)
+{
+    if (failure->quiet) {
+        return HTTP_NEXT_CLOSE;
+    }
+    struct http_response *response = &connection->io->response;
+    http_response_reset(response);
+    http_response_error(response, failure->status, failure->code, failure->message);
+    response->close = true;
+    if (http_connection_send_response(connection) < 0) {
+        return HTTP_NEXT_CLOSE;
+    }
+    return HTTP_NEXT_LINGER;
+}
+
+static enum http_next http_connection_serve_one(struct http_connection *connection)
+{
+    struct http_io *io = connection->io;
+    http_parser_begin(&io->parser, io->read_buf);
+    struct http_read_result result = http_connection_read_request(connection);
+    if (result.status != 0 || result.quiet) {
+        return http_connection_fail(connection, &result);
+    }
+    return http_connection_answer(connection);
+}
+
+static void http_connection_linger(struct http_connection *connection)
+{
+    struct http_io *io = connection->io;
+    if (tcp_shutdown_write(connection->tcp) < 0) {
+        return;
+    }
+    struct ctx linger_ctx;
+    ctx_with_timeout(&linger_ctx, &connection->worker->ctx, HTTP_LINGER_MS);
+    size_t drained = 0;
+    while (drained < HTTP_LINGER_BYTES) {
+        ssize_t rc = tcp_read(connection->tcp, &linger_ctx, io->read_buf,
+                              connection->worker->server->read_capacity);
+        if (rc <= 0) {
+            break;
+        }
+        drained += (size_t)rc;
+    }
+    ctx_release(&linger_ctx);
+}
+
+static void http_connection_resumed(struct tcp_conn *tcp, void *arg)
+{
+    (void)tcp;
+    http_connection_serve(arg);
+}
+
+int http_connection_park(struct http_connection *connection, uint64_t timeout_ms)
+{
+    struct http_server_worker *worker = connection->worker;
+    int rc = tcp_resume_on_readable(connection->tcp, timeout_ms, "http-conn",
+                                    http_connection_resumed, connection);
+    if (rc < 0) {
+        return rc;
+    }
+    connection->idle = true;
+    worker->idle_count++;
+    return 0;
+}
+
+/* The body of a connection's fiber, from readable to idle or closed. */
+static void http_connection_serve(void *arg)
+{
+    struct http_connection *connection = arg;
+    struct http_server_worker *worker = connection->worker;
+    if (connection->closed_while_idle) {
+        return; /* shutdown owns it now */
+    }
+    connection->idle = false;
+    worker->idle_count--;
+    connection->io = http_worker_acquire_io(worker);
+    if (connection->io == NULL) {
+        http_worker_close_connection(worker, connection);
+        return;
+    }
+    enum http_next next;
+    do {
+        next = http_connection_serve_one(connection);
+    } while (next == HTTP_NEXT_REQUEST);
+
+    if (next == HTTP_NEXT_LINGER) {
+        http_connection_linger(connection);
+    }
+    /* Idle: buffers go back to the pool; only the socket stays armed. */
+    http_worker_release_io(worker, connection->io);
+    connection->io = NULL;
+    if (next != HTTP_NEXT_IDLE || worker->draining ||
+        http_connection_park(connection, http_config_of(connection)->idle_timeout_ms) < 0) {
+        http_worker_close_connection(worker, connection);
+    }
+}
+
+void http_connection_reject(struct http_server_worker *worker, struct tcp_conn *tcp)
+{
+    static const char body[] =
+        "{\"error\":{\"code\":\"overloaded\",\"message\":\"too many connections\"}}";
+    char head[256];
+    int len = snprintf(head, sizeof(head),
+                       "HTTP/1.1 503 Service Unavailable\r\nDate: %s\r\nContent-Length: %zu\r\n"
+                       "Content-Type: application/json\r\nRetry-After: 1\r\n"
+                       "Connection: close\r\n\r\n",
+                       http_date_now(&worker->date), sizeof(body) - 1);
+    struct ctx write_ctx;
+    ctx_with_timeout(&write_ctx, &worker->ctx, HTTP_REJECT_WRITE_MS);
+    if (len > 0 && (size_t)len < sizeof(head)) {
+        struct iovec iov[2] = {{.iov_base = head, .iov_len = (size_t)len},
+                               {.iov_base = (void *)body, .iov_len = sizeof(body) - 1}};
+        if (tcp_writev(tcp, &write_ctx, iov, 2) == 0) {
+            tcp_shutdown_write(tcp);
+        }
+    }
+    ctx_release(&write_ctx);
+    tcp_close(tcp);
+}

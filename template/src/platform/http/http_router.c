@@ -1,0 +1,331 @@
+/*
+ * http_router.c: a flat list of routes, matched segment by segment.
+ *
+ * A service has tens of routes, so a linear scan over pre-split patterns is
+ * as fast as a trie here and far simpler. Each route keeps a bit mask of its
+ * literal segments with segment 0 in the highest bit: among routes matching
+ * a path, the larger mask is the one whose first differing segment is
+ * literal, which is the precedence rule the header promises.
+ */
+#include "platform/http/http_router.h"
+
+#include <errno.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define HTTP_METHOD_MAX 16
+
+struct http_segment {
+    const char *text; /* literal text, or the parameter name */
+    size_t len;
+    bool is_param;
+};
+
+struct http_route {
+    char method[HTTP_METHOD_MAX];
+    char *pattern;
+    struct http_segment segments[HTTP_ROUTER_MAX_SEGMENTS];
+    size_t segment_count;
+    uint32_t literal_mask;
+    http_handler_fn handler;
+    void *user_data;
+};
+
+struct http_router {
+    struct http_route *routes;
+    size_t count;
+    size_t capacity;
+};
+
+struct http_path_segments {
+    const char *text[HTTP_ROUTER_MAX_SEGMENTS];
+    size_t len[HTTP_ROUTER_MAX_SEGMENTS];
+    size_t count;
+};
+
+int http_router_create(struct http_router **out)
+{
+    struct http_router *router = calloc(1, sizeof(*router));
+    if (router == NULL) {
+        return -ENOMEM;
+    }
+    *out = router;
+    return 0;
+}
+
+void http_router_destroy(struct http_router *router)
+{
+    if (router == NULL) {
+        return;
+    }
+    for (size_t i = 0; i < router->count; i++) {
+        free(router->routes[i].pattern);
+    }
+    free(router->routes);
+    free(router);
+}
+
+/* Splits "/a/b" into "a", "b"; "/" has no segment and "/a/" ends with an
+ * empty one. false when the path does not start with '/' or has too many. */
+static bool http_split_path(const char *path, size_t path_len, struct http_path_segments *out)
+{
+    out->count = 0;
+    if (path_len == 0 || path[0] != '/') {
+        return false;
+    }
+    if (path_len == 1) {
+        return true;
+    }
+    size_t start = 1;
+    for (size_t i = 1; i <= path_len; i++) {
+        if (i < path_len && path[i] != '/') {
+            continue;
+        }
+        if (out->count == HTTP_ROUTER_MAX_SEGMENTS) {
+            return false;
+        }
+        out->text[out->count] = path + start;
+        out->len[out->count] = i - start;
+        out->count++;
+        start = i + 1;
+    }
+    return true;
+}
+
+static bool http_segment_is_param(const char *text, size_t len)
+{
+    return len >= 2 && text[0] == '{' && text[len - 1] == '}';
+}
+
+/* Fills route->segments from route->pattern; false when malformed. */
+static bool http_route_compile(struct http_route *route)
+{
+    struct http_path_segments split;
+    if (!http_split_path(route->pattern, strlen(route->pattern), &split)) {
+        return false;
+    }
+    size_t params = 0;
+    route->segment_count = split.count;
+    route->literal_mask = 0;
+    for (size_t i = 0; i < split.count; i++) {
+        const char *text = split.text[i];
+        size_t len = split.len[i];
+        bool is_param = http_segment_is_param(text, len);
+        if (is_param) {
+            text++;
+            len -= 2;
+            if (len == 0 || memchr(text, '{', len) != NULL || memchr(text, '}', len) != NULL ||
+                ++params > HTTP_MAX_PARAMS) {
+                return false;
+            }
+        } else if (memchr(text, '{', len) != NULL || memchr(text, '}', len) != NULL) {
+            return false; /* "{" inside a literal is almost surely a typo */
+        } else {
+            route->literal_mask |= (uint32_t)1 << (31 - i);
+        }
+        route->segments[i] = (struct http_segment){.text = text, .len = len, .is_param = is_param};
+    }
+    return true;
+}
+
+static bool http_routes_conflict(const struct http_route *a, const struct http_route *b)
+{
+    if (strcmp(a->method, b->method) != 0 || a->segment_count != b->segment_count ||
+        a->literal_mask != b->literal_mask) {
+        return false;
+    }
+    for (size_t i = 0; i < a->segment_count; i++) {
+        if (!a->segments[i].is_param &&
+            (a->segments[i].len != b->segments[i].len ||
+             memcmp(a->segments[i].text, b->segments[i].text, a->segments[i].len) != 0)) {
+            return false;
+        }
+    }
+    return true;
+}
+
+static bool http_method_is_valid(const char *method)
+{
+    size_t len = strlen(method);
+    if (len == 0 || len >= HTTP_METHOD_MAX) {
+        return false;
+    }
+    for (size_t i = 0; i < len; i++) {
+        if (method[i] < 'A' || method[i] > 'Z') {
+            return false;
+        }
+    }
+    return true;
+}
+
+static int http_router_grow(struct http_router *router)
+{
+    if (router->count < router->capacity) {
+        return 0;
+    }
+    size_t capacity = router->capacity == 0 ? 8 : router->capacity * 2;
+    struct http_route *routes = realloc(router->routes, capacity * sizeof(*routes));
+    if (routes == NULL) {
+        return -ENOMEM;
+    }
+    /* Segments point into each route's own pattern copy, not into the
+     * array, so moving the array is safe. */
+    router->routes = routes;
+    router->capacity = capacity;
+    return 0;
+}
+
+int http_router_add(struct http_router *router, const char *method, const char *pattern,
+                    http_handler_fn handler, void *user_data)
+{
+    if (handler == NULL || !http_method_is_valid(method) || pattern == NULL) {
+        return -EINVAL;
+    }
+    struct http_route route = {.handler = handler, .user_data = user_data};
+    memcpy(route.method, method, strlen(method) + 1);
+    route.pattern = strdup(pattern);
+    if (route.pattern == NULL) {
+        return -ENOMEM;
+    }
+    int rc = -EINVAL;
+    if (!http_route_compile(&route)) {
+        goto fail;
+    }
+    rc = -EEXIST;
+    for (size_t i = 0; i < router->count; i++) {
+        if (http_routes_conflict(&router->routes[i], &route)) {
+            goto fail;
+        }
+    }
+    rc = http_router_grow(router);
+    if (rc < 0) {
+        goto fail;
+    }
+    router->routes[router->count++] = route;
+    return 0;
+fail:
+    free(route.pattern);
+    return rc;
+}
+
+static bool http_route_matches_path(const struct http_route *route,
+                                    const struct http_path_segments *path)
+{
+    if (route->segment_count != path->count) {
+        return false;
+    }
+    for (size_t i = 0; i < path->count; i++) {
+        const struct http_segment *segment = &route->segments[i];
+        if (segment->is_param) {
+            if (path->len[i] == 0) {
+                return false;
+            }
+        } else if (segment->len != path->len[i] ||
+                   memcmp(segment->text, path->text[i], segment->len) != 0) {
+            return false;
+        }
+    }
+    return true;
+}
+
+/* The most specific route for `method` among those matching the path. */
+static const struct http_route *http_router_best(const struct http_router *router,
+                                                 const char *method,
+                                                 const struct http_path_segments *path)
+{
+    const struct http_route *best = NULL;
+    for (size_t i = 0; i < router->count; i++) {
+        const struct http_route *route = &router->routes[i];
+        if (strcmp(route->method, method) == 0 && http_route_matches_path(route, path) &&
+            (best == NULL || route->literal_mask > best->literal_mask)) {
+            best = route;
+        }
+    }
+    return best;
+}
+
+static void http_allow_add(char *allow, const char *method)
+{
+    size_t method_len = strlen(method);
+    /* Skip duplicates: the same method may serve several patterns. */
+    for (const char *p = allow; (p = strstr(p, method)) != NULL; p += method_len) {
+        bool starts = p == allow || p[-1] == ' ';
+        bool ends = p[method_len] == ',' || p[method_len] == '\0';
+        if (starts && ends) {
+            return;
+        }
+    }
+    size_t used = strlen(allow);
+    size_t needed = (used > 0 ? 2 : 0) + method_len;
+    if (used + needed >= HTTP_ALLOW_LEN) {
+        return;
+    }
+    if (used > 0) {
+        memcpy(allow + used, ", ", 2);
+        used += 2;
+    }
+    memcpy(allow + used, method, method_len + 1);
+}
+
+/* Lists the methods of every route matching the path; false when none. */
+static bool http_router_allow(const struct http_router *router,
+                              const struct http_path_segments *path, char *allow)
+{
+    allow[0] = '\0';
+    for (size_t i = 0; i < router->count; i++) {
+        const struct http_route *route = &router->routes[i];
+        if (!http_route_matches_path(route, path)) {
+            continue;
+        }
+        http_allow_add(allow, route->method);
+        if (strcmp(route->method, "GET") == 0) {
+            http_allow_add(allow, "HEAD");
+        }
+    }
+    return allow[0] != '\0';
+}
+
+static void http_match_fill(const struct http_route *route, const struct http_path_segments *path,
+                            struct http_route_match *match)
+{
+    match->handler = route->handler;
+    match->user_data = route->user_data;
+    match->pattern = route->pattern;
+    match->param_count = 0;
+    for (size_t i = 0; i < route->segment_count; i++) {
+        if (!route->segments[i].is_param) {
+            continue;
+        }
+        match->params[match->param_count++] = (struct http_param){
+            .name = route->segments[i].text,
+            .name_len = route->segments[i].len,
+            .value = path->text[i],
+            .value_len = path->len[i],
+        };
+    }
+}
+
+enum http_route_result http_router_match(const struct http_router *router, const char *method,
+                                         const char *path, size_t path_len,
+                                         struct http_route_match *match)
+{
+    memset(match, 0, sizeof(*match));
+    struct http_path_segments segments;
+    if (!http_split_path(path, path_len, &segments)) {
+        return HTTP_ROUTE_NOT_FOUND;
+    }
+    const struct http_route *best = http_router_best(router, method, &segments);
+    if (best == NULL && strcmp(method, "HEAD") == 0) {
+        best = http_router_best(router, "GET", &segments);
+    }
+    if (best != NULL) {
+        http_match_fill(best, &segments, match);
+        return HTTP_ROUTE_FOUND;
+    }
+    if (http_router_allow(router, &segments, match->allow)) {
+        return HTTP_ROUTE_METHOD_NOT_ALLOWED;
+    }
+    return HTTP_ROUTE_NOT_FOUND;
+}

@@ -1,0 +1,96 @@
+/*
+ * http_server.h: an HTTP/1.1 server on the fiber runtime.
+ *
+ * One `struct http_server` describes a listener (config + router) and is
+ * shared, read-only, by every worker. Each worker calls http_server_start()
+ * from one of its fibers (usually in runtime_run's worker_main) and gets its
+ * own `struct http_server_worker`: a SO_REUSEPORT listener, an accept fiber,
+ * and pools of connections and buffers. Nothing is process-wide, so a
+ * service runs several servers (public API, admin) side by side.
+ *
+ * A busy connection has a fiber; between requests an idle keep-alive
+ * connection hands its socket to tcp_resume_on_readable() and keeps neither
+ * a fiber nor its buffers.
+ *
+ * Every limit is in the config; the status each produces:
+ *   max_header_bytes 431, max_body_bytes 413 (Content-Length up front,
+ *   chunked as it streams), header_timeout_ms 408, body_timeout_ms 408,
+ *   idle_timeout_ms quiet close, request_timeout_ms the deadline of the
+ *   handler's request->ctx, max_connections 503, malformed 400, unknown
+ *   route 404, wrong method 405 + Allow, handler failure 500. Error bodies
+ *   are {"error":{"code":"...","message":"..."}}; after 400/408/413/417/431
+ *   the connection is closed.
+ *
+ * Lifecycle: http_server_create() before runtime_run(); per worker
+ * http_server_start(), then http_server_worker_stop() (graceful: stop
+ * accepting, close idle connections, let in-flight requests finish within a
+ * grace period, then cancel them); http_server_destroy() after runtime_run()
+ * returned. The router must outlive the server.
+ */
+#ifndef HEXSVC_PLATFORM_HTTP_HTTP_SERVER_H
+#define HEXSVC_PLATFORM_HTTP_HTTP_SERVER_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "platform/http/http_request.h"
+#include "platform/http/http_response.h"
+#include "platform/http/http_router.h"
+#include "platform/http/http_status.h"
+
+struct ctx;
+struct http_server;
+struct http_server_worker;
+
+#define HTTP_SERVER_HOST_LEN 64
+
+struct http_server_config {
+    const char *host;            /* numeric address; default "0.0.0.0" (copied) */
+    int port;                    /* default 8080; 0 picks a free port, shared by all workers */
+    int backlog;                 /* default 511 */
+    size_t max_header_bytes;     /* default 8 KiB */
+    size_t max_body_bytes;       /* default 1 MiB */
+    size_t max_response_bytes;   /* default 16 MiB, headers and body each */
+    uint64_t header_timeout_ms;  /* default 10 s: first byte to end of headers */
+    uint64_t body_timeout_ms;    /* default 30 s: end of headers to end of body */
+    uint64_t idle_timeout_ms;    /* default 60 s between keep-alive requests */
+    uint64_t request_timeout_ms; /* default 30 s: handler deadline */
+    uint64_t write_timeout_ms;   /* default 30 s per response */
+    unsigned max_connections;    /* per worker, default 10000 */
+};
+
+struct http_server_stats {
+    unsigned connections;        /* open, busy or idle */
+    unsigned idle_connections;   /* parked without a fiber */
+    unsigned in_flight_requests; /* read completely, not yet answered */
+    uint64_t requests_total;
+    uint64_t rejected_total;     /* 503 for max_connections */
+};
+
+void http_server_config_defaults(struct http_server_config *config);
+
+/* 0 and *out, -EINVAL for an inconsistent config, -ENOMEM. */
+int http_server_create(const struct http_server_config *config, const struct http_router *router,
+                       struct http_server **out);
+/* After every worker stopped (or runtime_run returned). */
+void http_server_destroy(struct http_server *server);
+/* The port the listeners are bound to; 0 until a worker has started. */
+int http_server_port(const struct http_server *server);
+
+/* From a fiber of the worker that will serve: binds this worker's listener
+ * and spawns its accept fiber. 0 and *out, or a negative errno. */
+int http_server_start(struct http_server *server, struct http_server_worker **out);
+
+/* Stops accepting and closes idle connections; busy ones close after their
+ * current response. Returns at once. Idempotent. Same worker only. */
+void http_server_worker_shutdown(struct http_server_worker *worker);
+/* Parks until the worker has no connection left: 0, or the ctx error. */
+int http_server_worker_wait(struct http_server_worker *worker, struct ctx *ctx);
+/* shutdown, wait up to grace_ms, then cancel what is still running (its
+ * request->ctx and I/O fail with -ECANCELED), wait for it, free the worker. */
+void http_server_worker_stop(struct http_server_worker *worker, uint64_t grace_ms);
+
+void http_server_worker_stats(const struct http_server_worker *worker,
+                              struct http_server_stats *out);
+
+#endif

@@ -1,0 +1,145 @@
+#include "service_process.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#define START_TIMEOUT_MS 20000
+#define MAX_ARGS 32
+
+extern char **environ;
+
+static long long now_ms(void)
+{
+    struct timespec now;
+    clock_gettime(CLOCK_MONOTONIC, &now);
+    return (long long)now.tv_sec * 1000 + now.tv_nsec / 1000000;
+}
+
+void test_service_drain_output(struct test_service *service)
+{
+    for (;;) {
+        size_t room = sizeof(service->output) - 1 - service->output_len;
+        if (room == 0) {
+            return;
+        }
+        ssize_t got = read(service->output_fd, service->output + service->output_len, room);
+        if (got <= 0) {
+            return;
+        }
+        service->output_len += (size_t)got;
+        service->output[service->output_len] = '\0';
+    }
+}
+
+static void exec_child(int output_fd, const char *binary, const char *const *extra_args,
+                       const char *const *extra_env)
+{
+    const char *argv[MAX_ARGS];
+    size_t argc = 0;
+    argv[argc++] = binary;
+    argv[argc++] = "--host";
+    argv[argc++] = "127.0.0.1";
+    argv[argc++] = "--port";
+    argv[argc++] = "0";
+    for (size_t i = 0; extra_args != NULL && extra_args[i] != NULL && argc < MAX_ARGS - 1; i++) {
+        argv[argc++] = extra_args[i];
+    }
+    argv[argc] = NULL;
+    for (size_t i = 0; extra_env != NULL && extra_env[i] != NULL; i++) {
+        char name[128];
+        const char *equals = strchr(extra_env[i], '=');
+        if (equals != NULL && (size_t)(equals - extra_env[i]) < sizeof(name)) {
+            memcpy(name, extra_env[i], (size_t)(equals - extra_env[i]));
+            name[equals - extra_env[i]] = '\0';
+            setenv(name, equals + 1, 1);
+        }
+    }
+    dup2(output_fd, STDOUT_FILENO);
+    dup2(output_fd, STDERR_FILENO);
+    execve(binary, (char *const *)argv, environ);
+    fprintf(stderr, "cannot exec %s: %s\n", binary, strerror(errno));
+    _exit(127);
+}
+
+bool test_service_start(struct test_service *service, const char *binary,
+                        const char *const *extra_args, const char *const *extra_env)
+{
+    int pipe_fds[2];
+    memset(service, 0, sizeof(*service));
+    service->pid = -1;
+    if (pipe(pipe_fds) != 0) {
+        return false;
+    }
+    pid_t pid = fork();
+    if (pid < 0) {
+        close(pipe_fds[0]);
+        close(pipe_fds[1]);
+        return false;
+    }
+    if (pid == 0) {
+        close(pipe_fds[0]);
+        exec_child(pipe_fds[1], binary, extra_args, extra_env);
+    }
+    close(pipe_fds[1]);
+    service->pid = pid;
+    service->output_fd = pipe_fds[0];
+    fcntl(service->output_fd, F_SETFL, fcntl(service->output_fd, F_GETFL) | O_NONBLOCK);
+
+    long long deadline = now_ms() + START_TIMEOUT_MS;
+    while (now_ms() < deadline) {
+        struct pollfd ready = {.fd = service->output_fd, .events = POLLIN};
+        poll(&ready, 1, 100);
+        test_service_drain_output(service);
+        const char *line = strstr(service->output, "serving on http://127.0.0.1:");
+        if (line != NULL && strchr(line, '\n') != NULL) {
+            service->port = atoi(line + strlen("serving on http://127.0.0.1:"));
+            return service->port > 0;
+        }
+        if (waitpid(pid, NULL, WNOHANG) == pid) {
+            service->pid = -1;
+            return false;
+        }
+    }
+    return false;
+}
+
+int test_service_stop(struct test_service *service, int signal_number, int timeout_ms)
+{
+    if (service->pid <= 0) {
+        return -1;
+    }
+    kill(service->pid, signal_number);
+    long long deadline = now_ms() + timeout_ms;
+    int status = 0;
+    for (;;) {
+        pid_t done = waitpid(service->pid, &status, WNOHANG);
+        if (done == service->pid) {
+            break;
+        }
+        if (now_ms() >= deadline) {
+            kill(service->pid, SIGKILL);
+            waitpid(service->pid, &status, 0);
+            service->pid = -1;
+            test_service_drain_output(service);
+            close(service->output_fd);
+            return -1;
+        }
+        struct timespec pause = {.tv_sec = 0, .tv_nsec = 10 * 1000 * 1000};
+        nanosleep(&pause, NULL);
+    }
+    service->pid = -1;
+    test_service_drain_output(service);
+    close(service->output_fd);
+    if (WIFEXITED(status)) {
+        return WEXITSTATUS(status);
+    }
+    return 128 + WTERMSIG(status);
+}

@@ -1,0 +1,38 @@
+/*
+ * service_process.h: run the real service binary as a child process for
+ * tests over real sockets and real signals.
+ *
+ * The child listens on 127.0.0.1 with port 0; its start-up line
+ * ("serving on http://127.0.0.1:PORT") tells the test which port it got.
+ * Every wait is bounded, and a child still running at the end is killed.
+ */
+#ifndef HEXSVC_TESTS_SERVICE_PROCESS_H
+#define HEXSVC_TESTS_SERVICE_PROCESS_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <sys/types.h>
+
+struct test_service {
+    pid_t pid;
+    int output_fd; /* the child's stdout and stderr */
+    int port;
+    char output[65536];
+    size_t output_len;
+};
+
+/* Starts `binary` with `--host 127.0.0.1 --port 0` plus extra_args
+ * (NULL-terminated, may be NULL) and extra environment entries "NAME=value"
+ * (NULL-terminated, may be NULL). True once it announced its port. */
+bool test_service_start(struct test_service *service, const char *binary,
+                        const char *const *extra_args, const char *const *extra_env);
+
+/* Sends `signal_number`, waits up to timeout_ms for the exit. Returns the
+ * exit status (0..255), 128 + signal if it was killed by one, or -1 on
+ * timeout (then the child is killed with SIGKILL). */
+int test_service_stop(struct test_service *service, int signal_number, int timeout_ms);
+
+/* Reads whatever the child printed so far into service->output. */
+void test_service_drain_output(struct test_service *service);
+
+#endif

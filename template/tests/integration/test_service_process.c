@@ -1,0 +1,139 @@
+/*
+ * test_service_process.c: the real binary, started as a user would start it:
+ * settings and their errors, the routes every service has, and stopping on
+ * SIGINT and SIGTERM with exit status 0.
+ */
+#include <setjmp.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+#include "http_client.h"
+#include "service_process.h"
+
+/* Runs the binary to completion with args and env; returns its exit status
+ * and what it printed. */
+static int run_to_exit(const char *const *args, const char *env, char *output, size_t len)
+{
+    int pipe_fds[2];
+    assert_int_equal(pipe(pipe_fds), 0);
+    pid_t pid = fork();
+    assert_true(pid >= 0);
+    if (pid == 0) {
+        const char *argv[8] = {HEXSVC_BINARY};
+        for (size_t i = 0; args[i] != NULL && i < 6; i++) {
+            argv[i + 1] = args[i];
+        }
+        const char *equals = env != NULL ? strchr(env, '=') : NULL;
+        if (equals != NULL) {
+            char name[128];
+            snprintf(name, sizeof(name), "%.*s", (int)(equals - env), env);
+            setenv(name, equals + 1, 1);
+        }
+        dup2(pipe_fds[1], STDOUT_FILENO);
+        dup2(pipe_fds[1], STDERR_FILENO);
+        close(pipe_fds[0]);
+        execv(HEXSVC_BINARY, (char *const *)argv);
+        _exit(127);
+    }
+    close(pipe_fds[1]);
+    size_t used = 0;
+    ssize_t got;
+    while (used < len - 1 && (got = read(pipe_fds[0], output + used, len - 1 - used)) > 0) {
+        used += (size_t)got;
+    }
+    output[used] = '\0';
+    close(pipe_fds[0]);
+    int status = 0;
+    assert_int_equal(waitpid(pid, &status, 0), pid);
+    assert_true(WIFEXITED(status));
+    return WEXITSTATUS(status);
+}
+
+static void test_version_and_help(void **state)
+{
+    (void)state;
+    char output[8192];
+    const char *version[] = {"--version", NULL};
+    assert_int_equal(run_to_exit(version, NULL, output, sizeof(output)), 0);
+    assert_non_null(strstr(output, "hexsvc "));
+
+    const char *help[] = {"--help", NULL};
+    assert_int_equal(run_to_exit(help, NULL, output, sizeof(output)), 0);
+    assert_non_null(strstr(output, "HEXSVC_PORT"));
+    assert_non_null(strstr(output, "HEXSVC_WORKERS"));
+}
+
+static void test_bad_settings_are_refused_by_name(void **state)
+{
+    (void)state;
+    char output[8192];
+    const char *none[] = {NULL};
+    assert_int_equal(run_to_exit(none, "HEXSVC_PORT=70000", output, sizeof(output)), 2);
+    assert_non_null(strstr(output, "HEXSVC_PORT"));
+    assert_non_null(strstr(output, "70000"));
+    assert_non_null(strstr(output, "65535"));
+
+    const char *workers[] = {"--workers", "-3", NULL};
+    assert_int_equal(run_to_exit(workers, NULL, output, sizeof(output)), 2);
+    assert_non_null(strstr(output, "HEXSVC_WORKERS"));
+
+    const char *unknown[] = {"--prot", "80", NULL};
+    assert_int_equal(run_to_exit(unknown, NULL, output, sizeof(output)), 2);
+    assert_non_null(strstr(output, "unknown argument '--prot'"));
+
+    const char *missing[] = {"--port", NULL};
+    assert_int_equal(run_to_exit(missing, NULL, output, sizeof(output)), 2);
+    assert_non_null(strstr(output, "--port needs a value"));
+}
+
+static void test_serves_health_and_sample_route(void **state)
+{
+    (void)state;
+    static struct test_service service;
+    static struct test_http_response response;
+    assert_true(test_service_start(&service, HEXSVC_BINARY, NULL, NULL));
+
+    assert_true(test_http_request(service.port, "GET", "/healthz", NULL, &response));
+    assert_int_equal(response.status, 200);
+    assert_string_equal(response.body, "{\"status\":\"ok\"}");
+
+    assert_true(test_http_request(service.port, "GET", "/api/v1/time", NULL, &response));
+    assert_int_equal(response.status, 200);
+    assert_non_null(strstr(response.body, "\"time\":\"20"));
+    assert_non_null(strstr(response.body, "Z\"}"));
+
+    assert_true(test_http_request(service.port, "GET", "/no/such/route", NULL, &response));
+    assert_int_equal(response.status, 404);
+    assert_non_null(strstr(response.body, "\"error\":{\"code\":"));
+
+    assert_int_equal(test_service_stop(&service, SIGTERM, 15000), 0);
+}
+
+static void test_sigint_stops_cleanly(void **state)
+{
+    (void)state;
+    static struct test_service service;
+    assert_true(test_service_start(&service, HEXSVC_BINARY, NULL, NULL));
+    assert_int_equal(test_service_stop(&service, SIGINT, 15000), 0);
+    assert_non_null(strstr(service.output, "SIGINT"));
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_version_and_help),
+        cmocka_unit_test(test_bad_settings_are_refused_by_name),
+        cmocka_unit_test(test_serves_health_and_sample_route),
+        cmocka_unit_test(test_sigint_stops_cleanly),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}

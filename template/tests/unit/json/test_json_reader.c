@@ -1,0 +1,241 @@
+/* Tests for json_reader: parsing, lookups, unescaping and every error. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "platform/json/json_reader.h"
+
+struct parsed {
+    struct json_reader reader;
+    struct json_token tokens[64];
+};
+
+static int parse(struct parsed *parsed, const char *json)
+{
+    return json_reader_parse(&parsed->reader, json, strlen(json), parsed->tokens, 64);
+}
+
+static void test_reads_string_fields(void **state)
+{
+    (void)state;
+    struct parsed parsed;
+    assert_int_equal(parse(&parsed, " {\"url\": \"https://example.com/a?b=c\", \"n\": 3} \n"), 0);
+    char buf[64];
+    int len = json_reader_string(&parsed.reader, "url", buf, sizeof(buf));
+    assert_int_equal(len, (int)strlen("https://example.com/a?b=c"));
+    assert_string_equal(buf, "https://example.com/a?b=c");
+}
+
+static void test_unescapes_simple_escapes(void **state)
+{
+    (void)state;
+    struct parsed parsed;
+    assert_int_equal(parse(&parsed, "{\"s\":\"a\\\"b\\\\c\\/d\\b\\f\\n\\r\\te\"}"), 0);
+    char buf[64];
+    int len = json_reader_string(&parsed.reader, "s", buf, sizeof(buf));
+    assert_int_equal(len, 13);
+    assert_memory_equal(buf, "a\"b\\c/d\b\f\n\r\te", 14);
+}
+
+static void test_unescapes_unicode_and_surrogates(void **state)
+{
+    (void)state;
+    char buf[32];
+    /* U+00E9 (2 bytes), U+20AC (3 bytes), U+1F600 as a surrogate pair (4 bytes). */
+    const char *text = "\\u00e9\\u20AC\\uD83D\\uDE00";
+    int len = json_unescape(text, strlen(text), buf, sizeof(buf));
+    assert_int_equal(len, 9);
+    assert_string_equal(buf, "\xC3\xA9\xE2\x82\xAC\xF0\x9F\x98\x80");
+}
+
+static void test_rejects_bad_escapes(void **state)
+{
+    (void)state;
+    const char *bad[] = {
+        "\\x",             /* unknown escape */
+        "\\u12",           /* short hex */
+        "\\u12G4",         /* bad hex digit */
+        "\\uD83D",         /* lone high surrogate */
+        "\\uD83Dabc",      /* high surrogate not followed by \u */
+        "\\uD83D\\u0041",  /* high surrogate followed by a non-low unit */
+        "\\uDE00",         /* lone low surrogate */
+        "\\u0000",         /* NUL would truncate C strings */
+        "abc\\",           /* dangling backslash */
+    };
+    char buf[32];
+    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+        assert_int_equal(json_unescape(bad[i], strlen(bad[i]), buf, sizeof(buf)), JSON_EESCAPE);
+    }
+}
+
+static void test_string_length_bound(void **state)
+{
+    (void)state;
+    char buf[4];
+    /* 3 bytes plus NUL fit exactly; 4 do not. */
+    assert_int_equal(json_unescape("abc", 3, buf, sizeof(buf)), 3);
+    assert_string_equal(buf, "abc");
+    assert_int_equal(json_unescape("abcd", 4, buf, sizeof(buf)), JSON_ETOO_LONG);
+    /* A multi-byte sequence never gets cut in half. */
+    assert_int_equal(json_unescape("ab\\u00e9", 8, buf, sizeof(buf)), JSON_ETOO_LONG);
+    assert_int_equal(json_unescape("", 0, buf, 0), JSON_ETOO_LONG);
+}
+
+static void test_distinguishes_lookup_errors(void **state)
+{
+    (void)state;
+    struct parsed parsed;
+    assert_int_equal(parse(&parsed, "{\"num\":12,\"str\":\"x\",\"obj\":{\"str\":1},\"t\":true}"),
+                     0);
+    char buf[8];
+    assert_int_equal(json_reader_string(&parsed.reader, "missing", buf, sizeof(buf)),
+                     JSON_EMISSING);
+    assert_int_equal(json_reader_string(&parsed.reader, "num", buf, sizeof(buf)), JSON_EWRONG_TYPE);
+    int64_t number = 0;
+    assert_int_equal(json_reader_int64(&parsed.reader, "num", &number), 0);
+    assert_int_equal(number, 12);
+    assert_int_equal(json_reader_int64(&parsed.reader, "str", &number), JSON_EWRONG_TYPE);
+    bool flag = false;
+    assert_int_equal(json_reader_bool(&parsed.reader, "t", &flag), 0);
+    assert_true(flag);
+    assert_int_equal(json_reader_bool(&parsed.reader, "num", &flag), JSON_EWRONG_TYPE);
+    /* Only top-level keys are seen: the nested "str" is not a duplicate. */
+    assert_int_equal(json_reader_string(&parsed.reader, "str", buf, sizeof(buf)), 1);
+    assert_string_equal(buf, "x");
+}
+
+static void test_rejects_duplicate_keys(void **state)
+{
+    (void)state;
+    struct parsed parsed;
+    /* The second spelling is escaped: still the same key. */
+    assert_int_equal(parse(&parsed, "{\"url\":\"a\",\"other\":1,\"u\\u0072l\":\"b\"}"), 0);
+    char buf[8];
+    assert_int_equal(json_reader_string(&parsed.reader, "url", buf, sizeof(buf)), JSON_EDUPLICATE);
+    int64_t number = 0;
+    assert_int_equal(json_reader_int64(&parsed.reader, "other", &number), 0);
+}
+
+static void test_rejects_invalid_json(void **state)
+{
+    (void)state;
+    const char *bad[] = {
+        "",
+        "{",
+        "{\"a\":}",
+        "{\"a\" 1}",
+        "{\"a\":1,}",
+        "{,\"a\":1}",
+        "{\"a\":1 \"b\":2}",
+        "{\"a\":1,,\"b\":2}",
+        "{\"a\":[1 2]}",
+        "{\"a\":[1,]}",
+        "{\"a\":[,1]}",
+        "{\"a\"::1}",
+        "{\"a\":1 :2}",
+        "{\"a\":tru}",
+        "{\"a\":nul}",
+        "{\"a\":01}",
+        "{\"a\":1.}",
+        "{\"a\":-}",
+        "{\"a\":1e}",
+        "{a:1}",
+        "{1:1}",
+        "{\"a\"}",
+        "{\"a\":1} x",
+        "{\"a\":1}{}",
+        "{\"a\":\"line\nbreak\"}",
+        "{\"a\":\"unterminated}",
+    };
+    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+        struct parsed parsed;
+        int rc = parse(&parsed, bad[i]);
+        if (rc != JSON_EINVALID) {
+            print_error("input %zu (%s) gave %d\n", i, bad[i], rc);
+        }
+        assert_int_equal(rc, JSON_EINVALID);
+    }
+}
+
+static void test_accepts_valid_numbers_and_literals(void **state)
+{
+    (void)state;
+    struct parsed parsed;
+    assert_int_equal(parse(&parsed, "{\"a\":-0,\"b\":1.5e+10,\"c\":0.25,\"d\":false,\"e\":null,"
+                                    "\"f\":[1,{\"g\":[]}],\"h\":9223372036854775807}"),
+                     0);
+    int64_t number = 0;
+    assert_int_equal(json_reader_int64(&parsed.reader, "h", &number), 0);
+    assert_true(number == INT64_MAX);
+    assert_int_equal(json_reader_int64(&parsed.reader, "b", &number), JSON_EWRONG_TYPE);
+    assert_int_equal(json_reader_find(&parsed.reader, "e"), json_reader_find(&parsed.reader, "e"));
+    assert_true(json_reader_find(&parsed.reader, "e") > 0);
+}
+
+static void test_number_out_of_range(void **state)
+{
+    (void)state;
+    struct parsed parsed;
+    assert_int_equal(parse(&parsed, "{\"big\":9223372036854775808}"), 0);
+    int64_t number = 0;
+    assert_int_equal(json_reader_int64(&parsed.reader, "big", &number), JSON_ERANGE);
+}
+
+static void test_requires_object_and_bounds_tokens(void **state)
+{
+    (void)state;
+    struct parsed parsed;
+    assert_int_equal(parse(&parsed, "[1,2]"), JSON_ENOT_OBJECT);
+    assert_int_equal(parse(&parsed, "\"s\""), JSON_ENOT_OBJECT);
+    struct json_reader reader;
+    struct json_token tokens[4];
+    const char *json = "{\"a\":1,\"b\":2,\"c\":3}"; /* 7 tokens */
+    assert_int_equal(json_reader_parse(&reader, json, strlen(json), tokens, 4), JSON_ETOO_MANY);
+    assert_int_equal(json_reader_parse(&reader, json, 5, tokens, 4), JSON_EINVALID);
+}
+
+static void test_not_nul_terminated_input(void **state)
+{
+    (void)state;
+    /* The reader must stop at len, not at a NUL. */
+    const char text[] = {'{', '"', 'k', '"', ':', '"', 'v', '"', '}', 'X', 'X'};
+    struct json_reader reader;
+    struct json_token tokens[8];
+    assert_int_equal(json_reader_parse(&reader, text, 9, tokens, 8), 0);
+    char buf[4];
+    assert_int_equal(json_reader_string(&reader, "k", buf, sizeof(buf)), 1);
+    assert_string_equal(buf, "v");
+}
+
+static void test_strerror_names_every_error(void **state)
+{
+    (void)state;
+    for (int code = JSON_ERANGE; code <= JSON_EINVALID; code++) {
+        assert_string_not_equal(json_strerror(code), "unknown error");
+    }
+    assert_string_equal(json_strerror(-1), "unknown error");
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_reads_string_fields),
+        cmocka_unit_test(test_unescapes_simple_escapes),
+        cmocka_unit_test(test_unescapes_unicode_and_surrogates),
+        cmocka_unit_test(test_rejects_bad_escapes),
+        cmocka_unit_test(test_string_length_bound),
+        cmocka_unit_test(test_distinguishes_lookup_errors),
+        cmocka_unit_test(test_rejects_duplicate_keys),
+        cmocka_unit_test(test_rejects_invalid_json),
+        cmocka_unit_test(test_accepts_valid_numbers_and_literals),
+        cmocka_unit_test(test_number_out_of_range),
+        cmocka_unit_test(test_requires_object_and_bounds_tokens),
+        cmocka_unit_test(test_not_nul_terminated_input),
+        cmocka_unit_test(test_strerror_names_every_error),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
