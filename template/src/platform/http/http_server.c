@@ -253,6 +253,11 @@ static void http_worker_accept_loop(void *arg)
 {
     struct http_server_worker *worker = arg;
     for (;;) {
+        /* Shutdown may close the listener before this fiber first runs (a
+         * stop signal right after start-up) or while it backs off. */
+        if (worker->draining || worker->listener == NULL) {
+            return;
+        }
         struct tcp_conn *tcp = NULL;
         int rc = tcp_accept(worker->listener, &worker->ctx, &tcp);
         if (rc == 0) {

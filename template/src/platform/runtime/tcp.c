@@ -44,6 +44,7 @@ struct tcp_conn {
     bool closed;         /* tcp_close() was called */
     bool idle_armed;     /* tcp_resume_on_readable() waiting, no fiber */
     bool idle_timed_out; /* next tcp_read() returns -ETIMEDOUT */
+    bool resume_pending; /* a resume fiber was spawned and has not run yet */
     int pending_error;   /* next tcp_read() returns it */
     struct fiber *reader;
     struct fiber *writer;
@@ -165,7 +166,8 @@ static void tcp_conn_free(struct tcp_conn *conn)
 /* Back to the pool once nothing refers to it any more. */
 static void tcp_conn_recycle_if_unused(struct tcp_conn *conn)
 {
-    if (!conn->closed || conn->poll_closing || conn->reader != NULL || conn->writer != NULL) {
+    if (!conn->closed || conn->poll_closing || conn->reader != NULL || conn->writer != NULL ||
+        conn->resume_pending) {
         return;
     }
     struct worker *worker = conn->worker;
@@ -257,6 +259,13 @@ static void tcp_conn_resume_later(struct tcp_conn *conn);
 static void tcp_conn_resume_entry(void *arg)
 {
     struct tcp_conn *conn = arg;
+    conn->resume_pending = false;
+    /* Closed between the wake-up and this fiber's first run: the owner has
+     * already let go of the connection, so there is nobody to call. */
+    if (conn->closed) {
+        tcp_conn_recycle_if_unused(conn);
+        return;
+    }
     conn->resume_fn(conn, conn->resume_arg);
 }
 
@@ -278,7 +287,9 @@ static void tcp_conn_resume(struct tcp_conn *conn, int error, bool timed_out)
     conn->idle_timed_out = timed_out;
     if (fiber_go(conn->resume_name, tcp_conn_resume_entry, conn) < 0) {
         tcp_conn_resume_later(conn);
+        return;
     }
+    conn->resume_pending = true;
 }
 
 static void tcp_conn_retry_fired(uv_timer_t *timer)

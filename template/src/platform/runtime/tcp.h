@@ -58,6 +58,8 @@ void tcp_close(struct tcp_conn *conn);
  * This is how a keep-alive connection costs a socket and no stack.
  * On runtime_stop() every armed connection is resumed at once and its
  * tcp_read() returns -ECANCELED, so the owner can close it and free `arg`.
+ * Once tcp_close() has been called fn is never called, even if the
+ * connection had already become readable: the owner may free `arg` at once.
  * Returns 0; -EBUSY while a fiber is parked reading it or it is already
  * armed; -ECANCELED once the worker is stopping; -EBADF after tcp_close().
  */
