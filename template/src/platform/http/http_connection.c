@@ -194,33 +194,8 @@ static struct http_read_result http_connection_read_request(struct http_connecti
 
 static void http_connection_dispatch(struct http_connection *connection)
 {
-    struct http_io *io = connection->io;
-    struct http_request *request = &io->request;
-    struct http_response *response = &io->response;
-    struct http_route_match match;
-    enum http_route_result route =
-        http_router_match(connection->worker->server->router, request->method, request->path,
-                          request->path_len, &match);
-    if (route == HTTP_ROUTE_NOT_FOUND) {
-        http_response_error(response, 404, "not_found", "no route for this path");
-        return;
-    }
-    if (route == HTTP_ROUTE_METHOD_NOT_ALLOWED) {
-        http_response_set_header(response, "Allow", match.allow);
-        http_response_error(response, 405, "method_not_allowed", "method not allowed here");
-        return;
-    }
-    if (http_request_set_params(request, &match) < 0) {
-        http_response_error(response, 414, "uri_too_long", "path parameters too long");
-        return;
-    }
-    int rc = match.handler(request, response, match.user_data);
-    if (!http_response_started(response)) {
-        /* Whatever the handler half-built is dropped: no partial headers. */
-        (void)rc;
-        http_response_reset(response);
-        http_response_error(response, 500, "internal", "internal server error");
-    }
+    http_router_dispatch(connection->worker->server->router, &connection->io->request,
+                         &connection->io->response);
 }
 
 /* Runs the handler for the complete request in io and sends the answer. */

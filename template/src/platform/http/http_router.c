@@ -9,6 +9,8 @@
  */
 #include "platform/http/http_router.h"
 
+#include "platform/http/http_response.h"
+
 #include <errno.h>
 #include <stdbool.h>
 #include <stdint.h>
@@ -328,4 +330,32 @@ enum http_route_result http_router_match(const struct http_router *router, const
         return HTTP_ROUTE_METHOD_NOT_ALLOWED;
     }
     return HTTP_ROUTE_NOT_FOUND;
+}
+
+void http_router_dispatch(const struct http_router *router, struct http_request *request,
+                          struct http_response *response)
+{
+    struct http_route_match match;
+    enum http_route_result route =
+        http_router_match(router, request->method, request->path, request->path_len, &match);
+    if (route == HTTP_ROUTE_NOT_FOUND) {
+        http_response_error(response, 404, "not_found", "no route for this path");
+        return;
+    }
+    if (route == HTTP_ROUTE_METHOD_NOT_ALLOWED) {
+        http_response_set_header(response, "Allow", match.allow);
+        http_response_error(response, 405, "method_not_allowed", "method not allowed here");
+        return;
+    }
+    if (http_request_set_params(request, &match) < 0) {
+        http_response_error(response, 414, "uri_too_long", "path parameters too long");
+        return;
+    }
+    int rc = match.handler(request, response, match.user_data);
+    if (!http_response_started(response)) {
+        /* Whatever the handler half-built is dropped: no partial headers. */
+        (void)rc;
+        http_response_reset(response);
+        http_response_error(response, 500, "internal", "internal server error");
+    }
 }

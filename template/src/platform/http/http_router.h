@@ -68,4 +68,14 @@ enum http_route_result http_router_match(const struct http_router *router, const
                                          const char *path, size_t path_len,
                                          struct http_route_match *match);
 
+/*
+ * Routes `request` and runs its handler, so that `response` always ends up
+ * answered: 404 and 405 (+ Allow) JSON errors for an unmatched path or
+ * method, 414 when the path parameters do not fit, and a 500 JSON error
+ * (replacing whatever the handler half-built) when the handler returns
+ * without having responded. The connection loop and the fuzzers share it.
+ */
+void http_router_dispatch(const struct http_router *router, struct http_request *request,
+                          struct http_response *response);
+
 #endif
