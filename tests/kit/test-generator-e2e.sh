@@ -84,7 +84,6 @@ check_service() {
     check "$1: the CMake project is named $1" grep -q "^project($1 " "$tree/CMakeLists.txt"
     check "$1: the options carry the prefix $2_" grep -q "option($2_WARNINGS_AS_ERRORS" "$tree/CMakeLists.txt"
     check "$1: make run starts build/dev/$1" grep -q "build/dev/$1" "$tree/Makefile"
-    check "$1: the settings are read from $2_* (e.g. $2_WORKERS)" grep -rqF "$2_WORKERS" "$tree/src"
     check_not "$1: no build tree was copied" test -e "$tree/build"
     check_not "$1: no marker survives" grep -rqE 'hexkit:(example|bare):' "$tree"
     if [ "${HEXKIT_E2E_NO_BUILD:-0}" = 1 ]; then
@@ -114,6 +113,13 @@ check_service() {
         return
     fi
     check "$1: the binary is build/dev/$1" test -x "$tree/build/dev/$1"
+    # The settings carry the service's own prefix: ask the binary itself.
+    if "$tree/build/dev/$1" --help >"$work/$1-help.txt" 2>&1 &&
+        grep -qF "$2_WORKERS" "$work/$1-help.txt" && ! grep -qi hexsvc "$work/$1-help.txt"; then
+        pass "$1: --help lists its settings as $2_* (e.g. $2_WORKERS)"
+    else
+        fail "$1: --help lists its settings as $2_* (e.g. $2_WORKERS)" "$(head -n 20 "$work/$1-help.txt")"
+    fi
     if (cd "$tree" && ctest --preset dev -j "$jobs") >"$work/$1-test.log" 2>&1; then
         pass "$1: ctest --preset dev passes: $(grep 'tests passed' "$work/$1-test.log")"
     else
