@@ -14,6 +14,32 @@ endif()
 
 include(llhttp)
 
+# SQLite is the default link store, so the default build needs it.
+pkg_check_modules(SQLITE3 IMPORTED_TARGET sqlite3)
+if(NOT SQLITE3_FOUND)
+  message(FATAL_ERROR "sqlite3 not found: install it with 'apt-get install libsqlite3-dev' "
+                      "(or run scripts/setup)")
+endif()
+
+# libpq is optional: without it the PostgreSQL store is left out and
+# HEXSVC_STORE=postgres is refused at start-up with a message naming the
+# package. -DHEXSVC_WITH_POSTGRES=ON makes a missing libpq a configure error.
+set(HEXSVC_WITH_POSTGRES AUTO CACHE STRING "Build the PostgreSQL store: AUTO, ON or OFF")
+set(HEXSVC_HAVE_POSTGRES OFF)
+if(NOT HEXSVC_WITH_POSTGRES STREQUAL "OFF")
+  pkg_check_modules(LIBPQ IMPORTED_TARGET libpq)
+  if(LIBPQ_FOUND)
+    set(HEXSVC_HAVE_POSTGRES ON)
+  elseif(HEXSVC_WITH_POSTGRES STREQUAL "ON")
+    message(FATAL_ERROR "libpq not found: install it with 'apt-get install libpq-dev' "
+                        "(or run scripts/setup --all), or configure with "
+                        "-DHEXSVC_WITH_POSTGRES=OFF")
+  else()
+    message(STATUS "libpq not found: building without the PostgreSQL store "
+                   "('apt-get install libpq-dev' adds it)")
+  endif()
+endif()
+
 if(HEXSVC_BUILD_TESTS)
   find_path(CMOCKA_INCLUDE_DIR cmocka.h)
   find_library(CMOCKA_LIBRARY cmocka)

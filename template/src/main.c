@@ -7,270 +7,685 @@
 #include <inttypes.h>
 #include <limits.h>
 #include <signal.h>
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include <uv.h>
 
 /* hexkit:example:begin */
 #include "adapters/http/link_http.h"
 #include "adapters/storage/memory/memory_store.h"
-#include "application/link_service.h"
+#include "adapters/storage/metered/metered_store.h"
+#include "adapters/storage/sqlite/sqlite_store.h"
+#if defined(HEXSVC_HAVE_POSTGRES)
+#include "adapters/storage/postgres/postgres_store.h"
+#endif
 #include "adapters/system/system_code_source.h"
+#include "application/link_service.h"
 /* hexkit:example:end */
 #include "adapters/http/health_http.h"
 #include "adapters/system/system_clock.h"
+#include "platform/admin/admin.h"
+#include "platform/admin/admin_address.h"
+#include "platform/config/config.h"
 #include "platform/http/http_router.h"
 #include "platform/http/http_server.h"
+#include "platform/limits/limits.h"
+#include "platform/log/log.h"
+#include "platform/log/log_http.h"
+#include "platform/metrics/metrics.h"
+#include "platform/metrics/metrics_http.h"
+#include "platform/metrics/metrics_process.h"
 #include "platform/runtime/ctx.h"
 #include "platform/runtime/fiber.h"
 #include "platform/runtime/runtime.h"
+#include "platform/sandbox/sandbox.h"
+#include "platform/shutdown/shutdown.h"
 
 #ifndef HEXSVC_VERSION
 #define HEXSVC_VERSION "0.0.0-dev"
 #endif
+/* Set by cmake/version.cmake; a release embeds the tag's commit and time. */
+#ifndef HEXSVC_COMMIT
+#define HEXSVC_COMMIT "unknown"
+#endif
+#ifndef HEXSVC_BUILD_DATE
+#define HEXSVC_BUILD_DATE "unknown"
+#endif
+#define HEXSVC_VERSION_LINE \
+    HEXSVC_VERSION " (commit " HEXSVC_COMMIT ", built " HEXSVC_BUILD_DATE ")"
 
 #define SETTINGS_PREFIX "HEXSVC_"
-#define EXIT_USAGE 2
+
+/* POSIX: the environment, for the settings loader (unistd.h declares it only
+ * with _GNU_SOURCE). */
+extern char **environ;
 
 struct settings {
     char host[64];
-    int port;
-    unsigned workers;
+    int64_t port;
+    int64_t workers;
     char public_url[256];
+    uint64_t memory_limit;        /* soft limit, bytes; 0: 90% of the cgroup's */
+    uint64_t drain_delay_ms;      /* SIGTERM to listeners closing */
+    uint64_t shutdown_timeout_ms; /* then in-flight requests get this long */
+    char admin_address[80];       /* HOST:PORT of the admin listener */
+    char admin_token[ADMIN_TOKEN_MAX];
+    char admin_token_file[512];
+    char log_level[16];
+    char log_format[16];
+    char seccomp[8]; /* sandbox mode: off, log, errno or kill */
+    /* hexkit:example:begin */
+    char store[16];          /* sqlite, postgres or memory */
+    char data_dir[512];      /* where the SQLite file lives */
+    char database_url[1024]; /* libpq connection string or URI */
+    int64_t pool_size;       /* database connections per worker (SQLite: in all) */
+    bool migrate_only;       /* `hexsvc migrate`: apply migrations and exit */
+    /* hexkit:example:end */
 };
 
 /* Everything the workers share; built once, read-only while serving. */
 struct service {
     struct settings settings;
     struct http_router *router;
+    struct metrics_registry *metrics; /* created first: adapters register theirs */
     struct wall_clock clock;
     struct health_http health;
     /* hexkit:example:begin */
-    struct memory_store *store;
+    struct memory_store *memory_store;
+    struct sqlite_store *sqlite_store;
+#if defined(HEXSVC_HAVE_POSTGRES)
+    struct postgres_store *postgres_store;
+#endif
+    struct metered_store metered_store;
     struct link_service links;
     struct link_http link_api;
     /* hexkit:example:end */
 };
 
-static void print_usage(FILE *out)
+static bool check_host(const char *value)
 {
-    fprintf(out,
-            "usage: hexsvc [--host ADDR] [--port N] [--workers N] [--public-url URL]\n"
-            "              [--version] [--help]\n"
-            "\n"
-            "Settings (flag, environment, default):\n"
-            "  --host ADDR        " SETTINGS_PREFIX "HOST        0.0.0.0   address to listen on\n"
-            "  --port N           " SETTINGS_PREFIX "PORT        8080      public API port; 0 = any free port\n"
-            "  --workers N        " SETTINGS_PREFIX "WORKERS     0         worker threads; 0 = one per CPU\n"
-            "  --public-url URL   " SETTINGS_PREFIX "PUBLIC_URL  http://localhost:PORT\n"
-            "                                                 prefix of the short URLs handed out\n"
-            "Flags override the environment.\n");
+    return value[0] != '\0';
 }
 
-/* Parses a whole decimal number in [min, max]; false otherwise. */
-static bool parse_bounded(const char *text, long min, long max, long *out)
+static bool check_url(const char *value)
 {
-    char *end = NULL;
-    errno = 0;
-    long value = strtol(text, &end, 10);
-    if (errno != 0 || end == text || *end != '\0' || value < min || value > max) {
-        return false;
+    return strncmp(value, "http://", 7) == 0 || strncmp(value, "https://", 8) == 0;
+}
+
+static bool check_admin_address(const char *value)
+{
+    char host[ADMIN_HOST_LEN];
+    int port = 0;
+    return admin_parse_address(value, host, &port) == 0;
+}
+
+static bool check_log_level(const char *value)
+{
+    enum log_level level;
+    return log_parse_level(value, &level) == 0;
+}
+
+static bool check_log_format(const char *value)
+{
+    enum log_format format;
+    return log_parse_format(value, &format) == 0;
+}
+
+static bool check_seccomp(const char *value)
+{
+    enum sandbox_mode mode;
+    return sandbox_parse_mode(value, &mode);
+}
+
+/* hexkit:example:begin */
+static bool check_store(const char *value)
+{
+    return strcmp(value, "sqlite") == 0 || strcmp(value, "postgres") == 0 ||
+           strcmp(value, "memory") == 0;
+}
+/* hexkit:example:end */
+
+/* Every setting, once: platform/config derives the flag, the environment
+ * name, the file key, --help and the error messages from this table. */
+static int load_settings(struct settings *s, int argc, char **argv)
+{
+    struct config_setting table[] = {
+        {.name = "HOST",
+         .kind = CONFIG_STRING,
+         .default_text = "0.0.0.0",
+         .metavar = "ADDR",
+         .help = "address to listen on",
+         .accepted = "a numeric IPv4 or IPv6 address",
+         .check = check_host,
+         .target = s->host,
+         .target_size = sizeof(s->host)},
+        {.name = "PORT",
+         .kind = CONFIG_INT,
+         .default_text = "8080",
+         .metavar = "N",
+         .help = "public API port; 0 = any free port",
+         .min = 0,
+         .max = 65535,
+         .accepted = "a port number from 1 to 65535, or 0 for any free port",
+         .target = &s->port},
+        {.name = "WORKERS",
+         .kind = CONFIG_INT,
+         .default_text = "0",
+         .metavar = "N",
+         .help = "worker threads; 0 = ceil(cgroup CPU quota), else one per CPU",
+         .min = 0,
+         .max = 1024,
+         .target = &s->workers},
+        {.name = "PUBLIC_URL",
+         .kind = CONFIG_STRING,
+         .metavar = "URL",
+         .help = "prefix of the short URLs handed out; default http://localhost:PORT",
+         .accepted = "an http:// or https:// URL shorter than 256 bytes",
+         .check = check_url,
+         .target = s->public_url,
+         .target_size = sizeof(s->public_url)},
+        {.name = "MEMORY_LIMIT",
+         .kind = CONFIG_SIZE,
+         .default_text = "0",
+         .metavar = "SIZE",
+         .help = "soft memory limit (shed load above it); 0 = 90% of the cgroup limit",
+         .target = &s->memory_limit},
+        {.name = "DRAIN_DELAY",
+         .kind = CONFIG_DURATION,
+         .default_text = "5s",
+         .metavar = "DURATION",
+         .help = "after SIGTERM, keep serving (not ready) this long",
+         .min = 0,
+         .max = 3600 * 1000,
+         .target = &s->drain_delay_ms},
+        {.name = "SHUTDOWN_TIMEOUT",
+         .kind = CONFIG_DURATION,
+         .default_text = "30s",
+         .metavar = "DURATION",
+         .help = "then let in-flight requests finish for this long",
+         .min = 0,
+         .max = 3600 * 1000,
+         .target = &s->shutdown_timeout_ms},
+        {.name = "ADMIN_ADDRESS",
+         .kind = CONFIG_STRING,
+         .default_text = "127.0.0.1:9090",
+         .metavar = "HOST:PORT",
+         .help = "admin listener: health, readiness, metrics, pprof",
+         .accepted = "a numeric address and port: 127.0.0.1:9090, [::1]:9090, 0.0.0.0:9090",
+         .check = check_admin_address,
+         .target = s->admin_address,
+         .target_size = sizeof(s->admin_address)},
+        {.name = "ADMIN_TOKEN",
+         .kind = CONFIG_STRING,
+         .metavar = "TOKEN",
+         .help = "bearer token the /debug/ endpoints require; none by default",
+         .accepted = "printable text shorter than 256 bytes",
+         .target = s->admin_token,
+         .target_size = sizeof(s->admin_token)},
+        {.name = "ADMIN_TOKEN_FILE",
+         .kind = CONFIG_STRING,
+         .metavar = "PATH",
+         .help = "file whose first line is the admin token (instead of ADMIN_TOKEN)",
+         .target = s->admin_token_file,
+         .target_size = sizeof(s->admin_token_file)},
+        {.name = "LOG_LEVEL",
+         .kind = CONFIG_STRING,
+         .default_text = "info",
+         .metavar = "LEVEL",
+         .help = "minimum level logged",
+         .accepted = "debug, info, warn or error",
+         .check = check_log_level,
+         .target = s->log_level,
+         .target_size = sizeof(s->log_level)},
+        {.name = "LOG_FORMAT",
+         .kind = CONFIG_STRING,
+         .default_text = "auto",
+         .metavar = "FORMAT",
+         .help = "log lines on stdout; auto = text on a terminal, else JSON",
+         .accepted = "auto, json or text",
+         .check = check_log_format,
+         .target = s->log_format,
+         .target_size = sizeof(s->log_format)},
+        {.name = "SECCOMP",
+         .kind = CONFIG_STRING,
+         .default_text = "off",
+         .metavar = "MODE",
+         .help = "seccomp allowlist: off, log, errno (EPERM) or kill (SIGSYS)",
+         .accepted = SANDBOX_MODES_ACCEPTED,
+         .check = check_seccomp,
+         .target = s->seccomp,
+         .target_size = sizeof(s->seccomp)},
+        /* hexkit:example:begin */
+        {.name = "STORE",
+         .kind = CONFIG_STRING,
+         .default_text = "sqlite",
+         .metavar = "KIND",
+         .help = "link store",
+         .accepted = "sqlite, postgres or memory",
+         .check = check_store,
+         .target = s->store,
+         .target_size = sizeof(s->store)},
+        {.name = "DATA_DIR",
+         .kind = CONFIG_STRING,
+         .default_text = "data",
+         .metavar = "DIR",
+         .help = "directory of the SQLite file",
+         .check = check_host,
+         .target = s->data_dir,
+         .target_size = sizeof(s->data_dir) - 32},
+        {.name = "DATABASE_URL",
+         .kind = CONFIG_STRING,
+         .metavar = "URL",
+         .help = "PostgreSQL connection string",
+         .target = s->database_url,
+         .target_size = sizeof(s->database_url)},
+        {.name = "POOL_SIZE",
+         .kind = CONFIG_INT,
+         .default_text = "4",
+         .metavar = "N",
+         .help = "database connections per worker",
+         .min = 1,
+         .max = 64,
+         .target = &s->pool_size},
+        /* hexkit:example:end */
+    };
+    struct config config = {
+        .program = "hexsvc",
+        .version = HEXSVC_VERSION_LINE,
+        .env_prefix = SETTINGS_PREFIX,
+        .summary = "   or: hexsvc migrate [--SETTING VALUE ...]   apply the store's schema "
+                   "migrations and exit",
+        .settings = table,
+        .count = sizeof(table) / sizeof(table[0]),
+    };
+    memset(s, 0, sizeof(*s));
+    /* hexkit:example:begin */
+    if (argc > 1 && strcmp(argv[1], "migrate") == 0) {
+        s->migrate_only = true;
+        argc--;
+        argv++;
     }
-    *out = value;
-    return true;
-}
-
-static bool refuse(const char *setting, const char *value, const char *accepted)
-{
-    fprintf(stderr, "hexsvc: invalid %s '%s': %s\n", setting, value, accepted);
-    return false;
-}
-
-/* Applies one setting by its environment name, from any source. */
-static bool apply_setting(struct settings *settings, const char *name, const char *value)
-{
-    long number = 0;
-    if (strcmp(name, "HOST") == 0) {
-        if (value[0] == '\0' || strlen(value) >= sizeof(settings->host)) {
-            return refuse(SETTINGS_PREFIX "HOST", value, "a numeric IPv4 or IPv6 address");
-        }
-        snprintf(settings->host, sizeof(settings->host), "%s", value);
-    } else if (strcmp(name, "PORT") == 0) {
-        if (!parse_bounded(value, 0, 65535, &number)) {
-            return refuse(SETTINGS_PREFIX "PORT", value,
-                          "a port number from 1 to 65535, or 0 for any free port");
-        }
-        settings->port = (int)number;
-    } else if (strcmp(name, "WORKERS") == 0) {
-        if (!parse_bounded(value, 0, 1024, &number)) {
-            return refuse(SETTINGS_PREFIX "WORKERS", value, "0 (one per CPU) up to 1024");
-        }
-        settings->workers = (unsigned)number;
-    } else if (strcmp(name, "PUBLIC_URL") == 0) {
-        if (strlen(value) >= sizeof(settings->public_url) ||
-            (strncmp(value, "http://", 7) != 0 && strncmp(value, "https://", 8) != 0)) {
-            return refuse(SETTINGS_PREFIX "PUBLIC_URL", value,
-                          "an http:// or https:// URL shorter than 256 bytes");
-        }
-        snprintf(settings->public_url, sizeof(settings->public_url), "%s", value);
-    }
-    return true;
-}
-
-static bool load_environment(struct settings *settings)
-{
-    static const char *const names[] = {"HOST", "PORT", "WORKERS", "PUBLIC_URL"};
-    for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
-        char variable[64];
-        snprintf(variable, sizeof(variable), SETTINGS_PREFIX "%s", names[i]);
-        const char *value = getenv(variable);
-        if (value != NULL && !apply_setting(settings, names[i], value)) {
-            return false;
-        }
-    }
-    return true;
-}
-
-/* Returns 0 to go on, or the process exit status to stop with. */
-static int load_flags(struct settings *settings, int argc, char **argv)
-{
-    static const struct {
-        const char *flag;
-        const char *name;
-    } flags[] = {{"--host", "HOST"},
-                 {"--port", "PORT"},
-                 {"--workers", "WORKERS"},
-                 {"--public-url", "PUBLIC_URL"}};
-    for (int i = 1; i < argc; i++) {
-        if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0) {
-            print_usage(stdout);
-            return EXIT_SUCCESS;
-        }
-        if (strcmp(argv[i], "--version") == 0) {
-            printf("hexsvc %s\n", HEXSVC_VERSION);
-            return EXIT_SUCCESS;
-        }
-        bool known = false;
-        for (size_t f = 0; f < sizeof(flags) / sizeof(flags[0]); f++) {
-            if (strcmp(argv[i], flags[f].flag) != 0) {
-                continue;
-            }
-            known = true;
-            if (i + 1 >= argc) {
-                fprintf(stderr, "hexsvc: %s needs a value; see hexsvc --help\n", argv[i]);
-                return EXIT_USAGE;
-            }
-            if (!apply_setting(settings, flags[f].name, argv[++i])) {
-                return EXIT_USAGE;
-            }
-        }
-        if (!known) {
-            fprintf(stderr, "hexsvc: unknown argument '%s'; see hexsvc --help\n", argv[i]);
-            return EXIT_USAGE;
-        }
-    }
-    return -1;
-}
-
-static int load_settings(struct settings *settings, int argc, char **argv)
-{
-    memset(settings, 0, sizeof(*settings));
-    snprintf(settings->host, sizeof(settings->host), "0.0.0.0");
-    settings->port = 8080;
-    if (!load_environment(settings)) {
-        return EXIT_USAGE;
-    }
-    int status = load_flags(settings, argc, argv);
-    if (status >= 0) {
+    /* hexkit:example:end */
+    int status =
+        config_load(&config, argc, (const char *const *)argv, (const char *const *)environ);
+    if (status != CONFIG_RUN) {
         return status;
     }
-    if (settings->public_url[0] == '\0') {
-        snprintf(settings->public_url, sizeof(settings->public_url), "http://localhost:%d",
-                 settings->port);
+    if (s->public_url[0] == '\0') {
+        snprintf(s->public_url, sizeof(s->public_url), "http://localhost:%d", (int)s->port);
     }
     return -1;
 }
 
-/* How long in-flight requests may run on after a stop signal. */
-#define SHUTDOWN_GRACE_MS 5000
+/* Logs, metrics and the admin listener (platform/log, metrics, admin). */
+struct observability {
+    struct logger *logger;
+    struct log_http access_log;
+    struct metrics_registry *metrics; /* the service's (service->metrics) */
+    struct metrics_http http_metrics;
+    struct metrics_process process_metrics;
+    struct http_observer observers[2];
+    struct admin *admin;
+    struct http_server *admin_server;
+    char admin_host[ADMIN_HOST_LEN];
+    int admin_port;
+};
 
 struct runner {
     struct service *service;
     struct http_server *public_server;
-    uv_signal_t stop_signals[2]; /* worker 0's SIGINT and SIGTERM watchers */
-    int exit_status;
+    struct observability observe;
+    struct limits limits;       /* cgroup plan and load shedding */
+    struct shutdown shutdown;   /* drain on SIGTERM/SIGINT */
+    struct http_admission admission;
+    atomic_int exit_status;
 };
 
-static void on_stop_signal(uv_signal_t *handle, int signum)
+static bool admit_work(void *arg, uint64_t body_bytes)
 {
-    (void)handle;
-    fprintf(stderr, "hexsvc: %s received, shutting down\n", signum == SIGINT ? "SIGINT" : "SIGTERM");
+    return limits_admit(arg, body_bytes);
+}
+
+static void release_work(void *arg, uint64_t body_bytes)
+{
+    limits_release(arg, body_bytes);
+}
+
+static void fail_start(struct runner *runner)
+{
+    atomic_store(&runner->exit_status, EXIT_FAILURE);
     runtime_stop();
 }
 
-static int watch_stop_signals(struct runner *runner)
+/* This worker's admin listener and runtime sampler. 0, or the error (said). */
+static int start_admin(struct runner *runner, struct http_server_worker **out)
 {
-    static const int signals[2] = {SIGINT, SIGTERM};
-    for (size_t i = 0; i < 2; i++) {
-        int rc = uv_signal_init(runtime_loop(), &runner->stop_signals[i]);
-        if (rc == 0) {
-            rc = uv_signal_start(&runner->stop_signals[i], on_stop_signal, signals[i]);
-        }
-        if (rc != 0) {
-            return rc;
-        }
+    int rc = admin_worker_start(runner->observe.admin);
+    if (rc == 0) {
+        rc = http_server_start(runner->observe.admin_server, out);
     }
-    return 0;
+    if (rc != 0) {
+        fprintf(stderr,
+                "hexsvc: cannot start the admin listener on %s: %s; pick a free address "
+                "with " SETTINGS_PREFIX "ADMIN_ADDRESS or --admin-address\n",
+                runner->service->settings.admin_address, uv_strerror(rc));
+        fail_start(runner);
+    }
+    return rc;
 }
 
-static void unwatch_stop_signals(struct runner *runner)
-{
-    for (size_t i = 0; i < 2; i++) {
-        uv_close((uv_handle_t *)&runner->stop_signals[i], NULL);
-    }
-}
-
-/* Runs as the first fiber of every worker: serve until the runtime stops. */
+/* Runs as the first fiber of every worker: serve until a stop signal, then
+ * drain (platform/shutdown) and leave. */
 static void worker_main(void *arg)
 {
     struct runner *runner = arg;
     struct http_server_worker *server_worker = NULL;
+    struct shutdown_worker stopper;
     bool first = runtime_worker_index() == 0;
 
-    if (first) {
-        int rc = watch_stop_signals(runner);
+    int rc = shutdown_worker_begin(&stopper, &runner->shutdown);
+    if (rc != 0) {
+        fprintf(stderr, "hexsvc: cannot watch stop signals: %s\n", uv_strerror(rc));
+        fail_start(runner);
+    }
+    if (rc == 0) {
+        rc = http_server_start(runner->public_server, &server_worker);
         if (rc != 0) {
-            fprintf(stderr, "hexsvc: cannot watch stop signals: %s\n", uv_strerror(rc));
-            runner->exit_status = EXIT_FAILURE;
-            runtime_stop();
-            return;
+            fprintf(stderr,
+                    "hexsvc: cannot listen on %s:%d: %s; pick a free port with " SETTINGS_PREFIX
+                    "PORT or --port\n",
+                    runner->service->settings.host, (int)runner->service->settings.port,
+                    uv_strerror(rc));
+            fail_start(runner);
         }
     }
-    int rc = http_server_start(runner->public_server, &server_worker);
-    if (rc != 0) {
-        fprintf(stderr,
-                "hexsvc: cannot listen on %s:%d: %s; pick a free port with " SETTINGS_PREFIX
-                "PORT or --port\n",
-                runner->service->settings.host, runner->service->settings.port, uv_strerror(rc));
-        runner->exit_status = EXIT_FAILURE;
-        runtime_stop();
-    } else if (first) {
+    struct http_server_worker *admin_worker = NULL;
+    if (rc == 0) {
+        rc = start_admin(runner, &admin_worker);
+    }
+    if (rc == 0 && first) {
+        if (fiber_go("limits-monitor", limits_monitor, &runner->limits) != 0) {
+            fprintf(stderr, "hexsvc: cannot start the memory monitor\n");
+        }
         fprintf(stderr, "hexsvc %s: serving on http://%s:%d with %u workers\n", HEXSVC_VERSION,
                 runner->service->settings.host, http_server_port(runner->public_server),
                 runtime_worker_count());
+        fprintf(stderr, "hexsvc: admin on http://%s:%d\n", runner->observe.admin_host,
+                http_server_port(runner->observe.admin_server));
+        log_write(runner->observe.logger, 0, LOG_INFO, "serving",
+                  (struct log_field[]){
+                      LOG_STR("version", HEXSVC_VERSION),
+                      LOG_INT("port", http_server_port(runner->public_server)),
+                      LOG_INT("admin_port", http_server_port(runner->observe.admin_server)),
+                      LOG_UINT("workers", runtime_worker_count())},
+                  4);
     }
-    /* Parks until runtime_stop() cancels the worker's root context. */
-    (void)fiber_sleep(ctx_background(), UINT64_MAX);
-    if (server_worker != NULL) {
-        http_server_worker_stop(server_worker, SHUTDOWN_GRACE_MS);
+    shutdown_worker_wait(&stopper);
+    struct http_server_worker *servers[2] = {server_worker, admin_worker};
+    size_t server_count = 0;
+    for (size_t i = 0; i < 2; i++) {
+        if (servers[i] != NULL) {
+            servers[server_count++] = servers[i];
+        }
     }
-    if (first) {
-        unwatch_stop_signals(runner);
+    uint64_t cancelled = shutdown_worker_drain(&stopper, servers, server_count);
+    if (cancelled > 0) {
+        fprintf(stderr, "hexsvc: worker %u: the shutdown deadline cancelled %llu requests\n",
+                runtime_worker_index(), (unsigned long long)cancelled);
     }
+    /* hexkit:example:begin */
+#if defined(HEXSVC_HAVE_POSTGRES)
+    /* Requests are done: close this worker's database connections while
+     * its loop still runs their socket watchers. */
+    postgres_store_worker_close(runner->service->postgres_store);
+#endif
+    /* hexkit:example:end */
+    shutdown_worker_end(&stopper);
+}
+
+/* hexkit:example:begin */
+/* The SQLite file's path, after making sure its directory is usable. */
+static int sqlite_path(const struct settings *settings, char *path, size_t size)
+{
+    if (mkdir(settings->data_dir, 0750) != 0 && errno != EEXIST) {
+        fprintf(stderr,
+                "hexsvc: cannot create " SETTINGS_PREFIX
+                "DATA_DIR '%s': %s; create it or point " SETTINGS_PREFIX
+                "DATA_DIR (--data-dir) at a writable directory\n",
+                settings->data_dir, strerror(errno));
+        return -EINVAL;
+    }
+    if (access(settings->data_dir, W_OK | X_OK) != 0) {
+        fprintf(stderr,
+                "hexsvc: " SETTINGS_PREFIX
+                "DATA_DIR '%s' is not writable: %s; point " SETTINGS_PREFIX
+                "DATA_DIR (--data-dir) at a directory the service can write\n",
+                settings->data_dir, strerror(errno));
+        return -EINVAL;
+    }
+    snprintf(path, size, "%s/hexsvc.db", settings->data_dir);
+    return 0;
+}
+
+#if !defined(HEXSVC_HAVE_POSTGRES)
+static int refuse_postgres(void)
+{
+    fprintf(stderr,
+            "hexsvc: " SETTINGS_PREFIX "STORE=postgres, but this build has no PostgreSQL "
+            "store: install libpq-dev (scripts/setup --all) and rebuild, or use " SETTINGS_PREFIX
+            "STORE=sqlite\n");
+    return -EINVAL;
+}
+#endif
+
+static int open_postgres_store(struct service *service, struct link_store *port)
+{
+#if defined(HEXSVC_HAVE_POSTGRES)
+    char error[768];
+    struct postgres_store_options options = postgres_store_default_options();
+    options.conninfo = service->settings.database_url;
+    options.pool_size = service->settings.pool_size;
+    if (postgres_store_open(&options, &service->postgres_store, error, sizeof(error)) != 0) {
+        fprintf(stderr, "hexsvc: cannot open the PostgreSQL store: %s\n", error);
+        return -EINVAL;
+    }
+    *port = postgres_store_port(service->postgres_store);
+    return 0;
+#else
+    (void)service;
+    (void)port;
+    return refuse_postgres();
+#endif
+}
+
+/* Opens the store chosen by HEXSVC_STORE; on failure it says why on stderr. */
+static int open_store(struct service *service, struct link_store *port)
+{
+    const struct settings *settings = &service->settings;
+    if (strcmp(settings->store, "memory") == 0) {
+        uint64_t hash_seed = 0;
+        int rc = system_random_fill(NULL, &hash_seed, sizeof(hash_seed));
+        if (rc == 0) {
+            rc = memory_store_create(hash_seed, &service->memory_store);
+        }
+        if (rc == 0) {
+            *port = memory_store_port(service->memory_store);
+        }
+        return rc;
+    }
+    if (strcmp(settings->store, "postgres") == 0) {
+        return open_postgres_store(service, port);
+    }
+    char path[600];
+    char error[768];
+    int rc = sqlite_path(settings, path, sizeof(path));
+    if (rc != 0) {
+        return rc;
+    }
+    struct sqlite_store_options options = sqlite_store_default_options();
+    options.path = path;
+    options.connections = settings->pool_size;
+    if (sqlite_store_open(&options, &service->sqlite_store, error, sizeof(error)) != 0) {
+        fprintf(stderr, "hexsvc: cannot open the SQLite store: %s\n", error);
+        return -EINVAL;
+    }
+    *port = sqlite_store_port(service->sqlite_store);
+    return 0;
+}
+
+/* `hexsvc migrate`: the store's migrations alone. Returns the exit status. */
+static int run_migrations(const struct settings *settings)
+{
+    char error[768];
+    int applied = 0;
+    int rc = 0;
+    if (strcmp(settings->store, "memory") == 0) {
+        fprintf(stderr, "hexsvc: the memory store has no schema; nothing to migrate\n");
+        return EXIT_SUCCESS;
+    }
+    if (strcmp(settings->store, "postgres") == 0) {
+#if defined(HEXSVC_HAVE_POSTGRES)
+        rc = postgres_store_migrate(settings->database_url, &applied, error, sizeof(error));
+#else
+        return refuse_postgres() == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+#endif
+    } else {
+        char path[600];
+        if (sqlite_path(settings, path, sizeof(path)) != 0) {
+            return EXIT_FAILURE;
+        }
+        rc = sqlite_store_migrate(path, &applied, error, sizeof(error));
+    }
+    if (rc != 0) {
+        fprintf(stderr, "hexsvc: migration failed: %s\n", error);
+        return EXIT_FAILURE;
+    }
+    fprintf(stderr, "hexsvc: %s store migrated, %d migration(s) applied\n", settings->store,
+            applied);
+    return EXIT_SUCCESS;
+}
+
+static void close_store(struct service *service)
+{
+    memory_store_destroy(service->memory_store);
+    sqlite_store_close(service->sqlite_store);
+#if defined(HEXSVC_HAVE_POSTGRES)
+    postgres_store_close(service->postgres_store);
+#endif
+}
+/* hexkit:example:end */
+
+/* Readiness (/readyz): not draining after a stop signal, not shedding load. */
+static bool service_draining(void *arg)
+{
+    struct runner *runner = arg;
+    return shutdown_is_draining(&runner->shutdown);
+}
+
+static bool service_ready(void *arg)
+{
+    struct runner *runner = arg;
+    return !limits_is_shedding(&runner->limits);
+}
+
+/* The admin token from HEXSVC_ADMIN_TOKEN or _FILE, and the rule that a
+ * non-loopback admin listener needs one. 0, or -EINVAL (said why). */
+static int check_admin_settings(struct settings *settings, struct observability *observe)
+{
+    (void)admin_parse_address(settings->admin_address, observe->admin_host, &observe->admin_port);
+    if (settings->admin_token_file[0] != '\0') {
+        int rc = admin_read_token_file(settings->admin_token_file, settings->admin_token,
+                                       sizeof(settings->admin_token));
+        if (rc != 0) {
+            fprintf(stderr,
+                    "hexsvc: cannot read " SETTINGS_PREFIX "ADMIN_TOKEN_FILE '%s': %s; it must "
+                    "hold the token on its first line (1 to 255 bytes)\n",
+                    settings->admin_token_file,
+                    rc == -EINVAL ? "empty or too long" : strerror(-rc));
+            return -EINVAL;
+        }
+    }
+    if (settings->admin_token[0] == '\0' && !admin_host_is_loopback(observe->admin_host)) {
+        fprintf(stderr,
+                "hexsvc: refusing to serve the admin listener on %s without a token: its "
+                "/debug/ endpoints expose profiles and stacks. Set " SETTINGS_PREFIX
+                "ADMIN_TOKEN or " SETTINGS_PREFIX "ADMIN_TOKEN_FILE, or bind " SETTINGS_PREFIX
+                "ADMIN_ADDRESS to 127.0.0.1\n",
+                settings->admin_address);
+        return -EINVAL;
+    }
+    return 0;
+}
+
+/* Logger, metrics and the admin server; before runtime_run. 0 or -errno
+ * (said why). */
+static int start_observability(struct runner *runner, struct http_server_config *public_config)
+{
+    struct observability *observe = &runner->observe;
+    struct settings *settings = &runner->service->settings;
+    struct log_config log = {0};
+    log_config_defaults(&log);
+    (void)log_parse_level(settings->log_level, &log.level);
+    (void)log_parse_format(settings->log_format, &log.format);
+    int rc = log_create(&log, &observe->logger);
+    if (rc == 0) {
+        rc = log_http_init(&observe->access_log, observe->logger);
+    }
+    observe->metrics = runner->service->metrics;
+    if (rc == 0) {
+        rc = metrics_http_init(&observe->http_metrics, observe->metrics);
+    }
+    if (rc == 0) {
+        rc = metrics_process_init(&observe->process_metrics, observe->metrics, HEXSVC_VERSION,
+                                  HEXSVC_COMMIT);
+    }
+    struct admin_config admin = {
+        .token = settings->admin_token,
+        .metrics = observe->metrics,
+        .logger = observe->logger,
+        .draining = service_draining,
+        .ready = service_ready,
+        .ready_arg = runner,
+    };
+    if (rc == 0) {
+        rc = admin_create(&admin, &observe->admin);
+    }
+    if (rc != 0) {
+        fprintf(stderr, "hexsvc: cannot set up logs, metrics and the admin routes: %s\n",
+                strerror(-rc));
+        return rc;
+    }
+    observe->observers[0] = log_http_observer(&observe->access_log);
+    observe->observers[1] = metrics_http_observer(&observe->http_metrics);
+    public_config->observers = observe->observers;
+    public_config->observer_count = 2;
+
+    struct http_server_config config;
+    http_server_config_defaults(&config);
+    config.host = observe->admin_host;
+    config.port = observe->admin_port;
+    config.max_connections = 64;
+    config.request_timeout_ms = admin_request_timeout_ms(observe->admin);
+    config.write_timeout_ms = config.request_timeout_ms;
+    rc = http_server_create(&config, admin_router(observe->admin), &observe->admin_server);
+    if (rc != 0) {
+        fprintf(stderr, "hexsvc: invalid admin server settings: %s\n", strerror(-rc));
+    }
+    return rc;
+}
+
+static void stop_observability(struct observability *observe)
+{
+    http_server_destroy(observe->admin_server);
+    admin_destroy(observe->admin);
+    log_destroy(observe->logger);
 }
 
 /* Builds the adapters and use cases and registers every route. */
@@ -284,16 +699,16 @@ static int build_service(struct service *service)
     service->health.clock = service->clock;
     rc = health_http_register(&service->health, service->router);
     /* hexkit:example:begin */
-    uint64_t hash_seed = 0;
     struct code_source codes = system_code_source();
+    struct link_store store;
     if (rc == 0) {
-        rc = system_random_fill(NULL, &hash_seed, sizeof(hash_seed));
+        rc = open_store(service, &store);
     }
     if (rc == 0) {
-        rc = memory_store_create(hash_seed, &service->store);
+        rc = metered_store_init(&service->metered_store, &store, service->metrics);
+        store = metered_store_port(&service->metered_store);
     }
     if (rc == 0) {
-        struct link_store store = memory_store_port(service->store);
         rc = link_service_init(&service->links, &store, &codes, &service->clock, NULL);
     }
     if (rc == 0) {
@@ -309,13 +724,12 @@ static int build_service(struct service *service)
 static void destroy_service(struct service *service)
 {
     /* hexkit:example:begin */
-    if (service->store != NULL) {
-        memory_store_destroy(service->store);
-    }
+    close_store(service);
     /* hexkit:example:end */
     if (service->router != NULL) {
         http_router_destroy(service->router);
     }
+    metrics_registry_destroy(service->metrics);
 }
 
 int main(int argc, char **argv)
@@ -327,40 +741,112 @@ int main(int argc, char **argv)
     if (status >= 0) {
         return status;
     }
+    /* hexkit:example:begin */
+    if (service.settings.migrate_only) {
+        return run_migrations(&service.settings);
+    }
+    /* hexkit:example:end */
     /* A peer that disappears mid-write must be an error return, not a kill. */
     signal(SIGPIPE, SIG_IGN);
 
-    int rc = build_service(&service);
+    int rc = metrics_registry_create(&service.metrics);
+    if (rc == 0) {
+        rc = build_service(&service);
+    }
     if (rc != 0) {
         fprintf(stderr, "hexsvc: cannot build the service: %s\n", strerror(-rc));
         destroy_service(&service);
         return EXIT_FAILURE;
     }
 
+    runner.service = &service;
+    atomic_init(&runner.exit_status, EXIT_SUCCESS);
     struct http_server_config config;
     http_server_config_defaults(&config);
-    config.host = service.settings.host;
-    config.port = service.settings.port;
-    rc = http_server_create(&config, service.router, &runner.public_server);
+    struct limits_config limits = {
+        .root = "",
+        .workers = (unsigned)service.settings.workers,
+        .memory_limit = service.settings.memory_limit,
+        /* A busy connection's worst case: its read buffer and a fiber stack. */
+        .connection_bytes = config.max_header_bytes + 4096 + RUNTIME_DEFAULT_STACK_SIZE,
+        .max_connections = config.max_connections,
+    };
+    rc = limits_init(&runner.limits, &limits);
     if (rc != 0) {
-        fprintf(stderr, "hexsvc: invalid HTTP server settings: %s\n", strerror(-rc));
+        fprintf(stderr, "hexsvc: cannot read the cgroup limits: %s\n", strerror(-rc));
         destroy_service(&service);
         return EXIT_FAILURE;
     }
-    runner.service = &service;
-    runner.exit_status = EXIT_SUCCESS;
+    limits_log(&runner.limits, stderr, "hexsvc");
+    runner.admission = (struct http_admission){
+        .admit = admit_work, .release = release_work, .arg = &runner.limits};
+    config.host = service.settings.host;
+    config.port = (int)service.settings.port;
+    config.max_connections = runner.limits.plan.max_connections;
+    config.admission = &runner.admission;
+    rc = check_admin_settings(&service.settings, &runner.observe);
+    if (rc == 0) {
+        rc = start_observability(&runner, &config);
+    }
+    if (rc != 0) {
+        stop_observability(&runner.observe);
+        destroy_service(&service);
+        return rc == -EINVAL ? CONFIG_EXIT_USAGE : EXIT_FAILURE;
+    }
+    rc = http_server_create(&config, service.router, &runner.public_server);
+    if (rc != 0) {
+        fprintf(stderr, "hexsvc: invalid HTTP server settings: %s\n", strerror(-rc));
+        stop_observability(&runner.observe);
+        destroy_service(&service);
+        return EXIT_FAILURE;
+    }
+    struct shutdown_config stop = {
+        .drain_delay_ms = service.settings.drain_delay_ms,
+        .deadline_ms = service.settings.shutdown_timeout_ms,
+        .program = "hexsvc",
+    };
+    shutdown_init(&runner.shutdown, &stop, runner.limits.plan.workers);
+
+    /* The allowlist goes on last, once every start-up file and socket is
+     * open; worker and thread-pool threads started later inherit it. */
+    enum sandbox_mode sandbox = SANDBOX_OFF;
+    (void)sandbox_parse_mode(service.settings.seccomp, &sandbox);
+    rc = sandbox_apply(sandbox);
+    if (rc != 0) {
+        fprintf(stderr, "hexsvc: cannot apply " SETTINGS_PREFIX "SECCOMP=%s: %s%s\n",
+                service.settings.seccomp, strerror(-rc),
+                rc == -ENOSYS ? "; this build has no libseccomp: install libseccomp-dev and "
+                                "rebuild, or set " SETTINGS_PREFIX "SECCOMP=off"
+                              : "");
+        http_server_destroy(runner.public_server);
+        stop_observability(&runner.observe);
+        destroy_service(&service);
+        return EXIT_FAILURE;
+    }
 
     struct runtime_config runtime = {
-        .worker_count = service.settings.workers,
+        .worker_count = runner.limits.plan.workers,
         .stack_size = RUNTIME_DEFAULT_STACK_SIZE,
         .fiber_pool_size = 0,
     };
     rc = runtime_run(&runtime, worker_main, &runner);
     if (rc != 0) {
         fprintf(stderr, "hexsvc: the runtime failed: %s\n", strerror(-rc));
-        runner.exit_status = EXIT_FAILURE;
+        atomic_store(&runner.exit_status, EXIT_FAILURE);
     }
     http_server_destroy(runner.public_server);
     destroy_service(&service);
-    return runner.exit_status;
+    log_write(runner.observe.logger, 0, LOG_INFO, "stopped", NULL, 0);
+    stop_observability(&runner.observe);
+    int exit_status = atomic_load(&runner.exit_status);
+    if (exit_status == EXIT_SUCCESS && shutdown_exit_status(&runner.shutdown) != 0) {
+        fprintf(stderr, "hexsvc: stopped; %llu requests were cancelled by the shutdown deadline\n",
+                (unsigned long long)shutdown_cancelled(&runner.shutdown));
+        exit_status = shutdown_exit_status(&runner.shutdown);
+    } else if (exit_status == EXIT_SUCCESS) {
+        fprintf(stderr, "hexsvc: stopped cleanly\n");
+    }
+    fflush(stdout);
+    fflush(stderr);
+    return exit_status;
 }

@@ -4,6 +4,7 @@
 #include <errno.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -105,6 +106,42 @@ bool test_http_header(const struct test_http_response *response, const char *nam
     return false;
 }
 
+/* The code of a "HTTP/1.x NNN ..." status line, or -1 when it is not one. */
+static int parse_status_line(const char *head)
+{
+    if (strncmp(head, "HTTP/1.", 7) != 0 || head[7] < '0' || head[7] > '9' || head[8] != ' ') {
+        return -1;
+    }
+    const char *code = head + 9;
+    if (code[0] < '0' || code[0] > '9') {
+        return -1; /* strtol would skip spaces and take a sign */
+    }
+    char *end = NULL;
+    errno = 0;
+    long status = strtol(code, &end, 10);
+    if (errno != 0 || end != code + 3 || (*end != ' ' && *end != '\r') || status < 100) {
+        return -1;
+    }
+    return (int)status;
+}
+
+/* Content-Length as a whole decimal number into *out; false when absent
+ * digits, trailing bytes or overflow make it something else. */
+static bool parse_content_length(const char *value, size_t *out)
+{
+    if (value[0] < '0' || value[0] > '9') {
+        return false;
+    }
+    char *end = NULL;
+    errno = 0;
+    unsigned long long length = strtoull(value, &end, 10);
+    if (errno != 0 || *end != '\0' || length > SIZE_MAX) {
+        return false;
+    }
+    *out = (size_t)length;
+    return true;
+}
+
 bool test_http_read_response(int fd, struct test_http_response *response)
 {
     static _Thread_local char extra[sizeof(response->head)];
@@ -114,13 +151,15 @@ bool test_http_read_response(int fd, struct test_http_response *response)
     if (!read_head(fd, response, extra, &extra_len)) {
         return false;
     }
-    if (sscanf(response->head, "HTTP/1.%*d %d", &response->status) != 1) {
+    response->status = parse_status_line(response->head);
+    if (response->status < 0) {
         return false;
     }
     char value[32];
     size_t content_length = 0;
-    if (test_http_header(response, "Content-Length", value, sizeof(value))) {
-        content_length = strtoul(value, NULL, 10);
+    if (test_http_header(response, "Content-Length", value, sizeof(value)) &&
+        !parse_content_length(value, &content_length)) {
+        return false;
     }
     /* 1xx and 204/304 have no body; HEAD callers pass a HEAD-aware check. */
     if (content_length >= sizeof(response->body) || extra_len > content_length) {
@@ -129,8 +168,8 @@ bool test_http_read_response(int fd, struct test_http_response *response)
     memcpy(response->body, extra, extra_len);
     response->body_len = extra_len;
     while (response->body_len < content_length) {
-        ssize_t got = recv(fd, response->body + response->body_len,
-                           content_length - response->body_len, 0);
+        ssize_t got =
+            recv(fd, response->body + response->body_len, content_length - response->body_len, 0);
         if (got < 0 && errno == EINTR) {
             continue;
         }
@@ -161,8 +200,8 @@ bool test_http_request(int port, const char *method, const char *path, const cha
     char request[8192];
     size_t body_len = body ? strlen(body) : 0;
     int len = snprintf(request, sizeof(request),
-                       "%s %s HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Length: %zu\r\n\r\n%s",
-                       method, path, body_len, body ? body : "");
+                       "%s %s HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Length: %zu\r\n\r\n%s", method,
+                       path, body_len, body ? body : "");
     if (len < 0 || (size_t)len >= sizeof(request)) {
         return false;
     }

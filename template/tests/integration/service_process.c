@@ -23,6 +23,22 @@ static long long now_ms(void)
     return (long long)now.tv_sec * 1000 + now.tv_nsec / 1000000;
 }
 
+/* The port after the "serving on http://127.0.0.1:" prefix, which ends at a
+ * space or the end of the line; -1 when it is not a TCP port number. */
+static int parse_port(const char *text)
+{
+    if (text[0] < '0' || text[0] > '9') {
+        return -1; /* strtol would skip spaces and take a sign */
+    }
+    char *end = NULL;
+    errno = 0;
+    long port = strtol(text, &end, 10);
+    if (errno != 0 || (*end != ' ' && *end != '\n') || port < 1 || port > 65535) {
+        return -1;
+    }
+    return (int)port;
+}
+
 void test_service_drain_output(struct test_service *service)
 {
     for (;;) {
@@ -53,6 +69,9 @@ static void exec_child(int output_fd, const char *binary, const char *const *ext
         argv[argc++] = extra_args[i];
     }
     argv[argc] = NULL;
+    /* Tests stop the service with SIGTERM all the time: no 5 s drain delay
+     * for load balancers that are not there (extra_env may set one). */
+    setenv("HEXSVC_DRAIN_DELAY", "0", 0);
     for (size_t i = 0; extra_env != NULL && extra_env[i] != NULL; i++) {
         char name[128];
         const char *equals = strchr(extra_env[i], '=');
@@ -98,9 +117,10 @@ bool test_service_start(struct test_service *service, const char *binary,
         struct pollfd ready = {.fd = service->output_fd, .events = POLLIN};
         poll(&ready, 1, 100);
         test_service_drain_output(service);
-        const char *line = strstr(service->output, "serving on http://127.0.0.1:");
+        static const char prefix[] = "serving on http://127.0.0.1:";
+        const char *line = strstr(service->output, prefix);
         if (line != NULL && strchr(line, '\n') != NULL) {
-            service->port = atoi(line + strlen("serving on http://127.0.0.1:"));
+            service->port = parse_port(line + strlen(prefix));
             return service->port > 0;
         }
         if (waitpid(pid, NULL, WNOHANG) == pid) {
@@ -132,7 +152,7 @@ int test_service_stop(struct test_service *service, int signal_number, int timeo
             close(service->output_fd);
             return -1;
         }
-        struct timespec pause = {.tv_sec = 0, .tv_nsec = 10 * 1000 * 1000};
+        struct timespec pause = {.tv_sec = 0, .tv_nsec = 10L * 1000 * 1000};
         nanosleep(&pause, NULL);
     }
     service->pid = -1;

@@ -181,42 +181,58 @@ static void test_unknown_code_and_wrong_method(void **state)
 #define CLIENTS 8
 #define ROUNDS 50
 
-/* One keep-alive connection per client: shorten, then resolve what it got. */
-static void *client_main(void *arg)
+/* One client thread: its number in, the step that failed (or NULL) out. */
+struct client {
+    long id;
+    const char *failure;
+};
+
+/* One keep-alive connection per client: shorten, then resolve what it got.
+ * Returns the step that failed, or NULL. */
+static const char *client_rounds(int fd, long id)
 {
     static _Thread_local struct test_http_response response;
-    intptr_t id = (intptr_t)arg;
     char request[512], code[80], expected[128], location[256];
-    int fd = test_http_connect(service.port);
-    if (fd < 0) {
-        return (void *)1;
-    }
     for (int round = 0; round < ROUNDS; round++) {
         char body[128];
-        int body_len = snprintf(body, sizeof(body),
-                                "{\"url\":\"https://example.com/c%ld/r%d\"}", (long)id, round);
+        int body_len =
+            snprintf(body, sizeof(body), "{\"url\":\"https://example.com/c%ld/r%d\"}", id, round);
         int len = snprintf(request, sizeof(request),
                            "POST /api/v1/links HTTP/1.1\r\nHost: t\r\nContent-Length: %d\r\n\r\n%s",
                            body_len, body);
-        if (!test_http_send(fd, request, (size_t)len) ||
-            !test_http_read_response(fd, &response) || response.status != 201) {
-            close(fd);
-            return (void *)2;
+        if (!test_http_send(fd, request, (size_t)len) || !test_http_read_response(fd, &response) ||
+            response.status != 201) {
+            return "POST /api/v1/links did not answer 201";
         }
-        const char *start = strstr(response.body, "\"code\":\"") + 8;
-        size_t code_len = (size_t)(strchr(start, '"') - start);
-        memcpy(code, start, code_len);
+        const char *start = strstr(response.body, "\"code\":\"");
+        const char *stop = start != NULL ? strchr(start + 8, '"') : NULL;
+        if (stop == NULL || (size_t)(stop - (start + 8)) >= sizeof(code)) {
+            return "the 201 body has no \"code\" string";
+        }
+        size_t code_len = (size_t)(stop - (start + 8));
+        memcpy(code, start + 8, code_len);
         code[code_len] = '\0';
         len = snprintf(request, sizeof(request), "GET /%s HTTP/1.1\r\nHost: t\r\n\r\n", code);
-        snprintf(expected, sizeof(expected), "https://example.com/c%ld/r%d", (long)id, round);
-        if (!test_http_send(fd, request, (size_t)len) ||
-            !test_http_read_response(fd, &response) || response.status != 302 ||
+        snprintf(expected, sizeof(expected), "https://example.com/c%ld/r%d", id, round);
+        if (!test_http_send(fd, request, (size_t)len) || !test_http_read_response(fd, &response) ||
+            response.status != 302 ||
             !test_http_header(&response, "Location", location, sizeof(location)) ||
             strcmp(location, expected) != 0) {
-            close(fd);
-            return (void *)3;
+            return "GET of the new code did not redirect to its URL";
         }
     }
+    return NULL;
+}
+
+static void *client_main(void *arg)
+{
+    struct client *client = arg;
+    int fd = test_http_connect(service.port);
+    if (fd < 0) {
+        client->failure = "cannot connect";
+        return NULL;
+    }
+    client->failure = client_rounds(fd, client->id);
     close(fd);
     return NULL;
 }
@@ -224,14 +240,19 @@ static void *client_main(void *arg)
 static void test_concurrent_keep_alive_clients(void **state)
 {
     pthread_t threads[CLIENTS];
+    struct client clients[CLIENTS];
     (void)state;
-    for (intptr_t i = 0; i < CLIENTS; i++) {
-        assert_int_equal(pthread_create(&threads[i], NULL, client_main, (void *)i), 0);
+    for (int i = 0; i < CLIENTS; i++) {
+        clients[i] = (struct client){.id = i, .failure = NULL};
+        assert_int_equal(pthread_create(&threads[i], NULL, client_main, &clients[i]), 0);
     }
     for (int i = 0; i < CLIENTS; i++) {
-        void *result = NULL;
-        assert_int_equal(pthread_join(threads[i], &result), 0);
-        assert_null(result);
+        assert_int_equal(pthread_join(threads[i], NULL), 0);
+    }
+    for (int i = 0; i < CLIENTS; i++) {
+        if (clients[i].failure != NULL) {
+            fail_msg("client %d: %s", i, clients[i].failure);
+        }
     }
 }
 

@@ -12,6 +12,8 @@
 #include <stdio.h>
 #include <string.h>
 
+#include <uv.h>
+
 #include "platform/http/http_server_internal.h"
 #include "platform/runtime/ctx.h"
 #include "platform/runtime/fiber.h"
@@ -134,6 +136,42 @@ static struct http_read_result http_read_failed(const struct http_io *io, ssize_
     return http_read_error(408, "request_timeout", "request not received in time");
 }
 
+/* Asks admission control (when configured) before the body is read, so a
+ * burst of large requests is refused before it takes memory. */
+static bool http_connection_admit(struct http_connection *connection)
+{
+    struct http_io *io = connection->io;
+    const struct http_server_config *config = http_config_of(connection);
+    const struct http_admission *admission = config->admission;
+    if (admission == NULL) {
+        return true;
+    }
+    uint64_t body_bytes = 0;
+    if ((io->parser.llhttp.flags & F_CHUNKED) != 0) {
+        body_bytes = config->max_body_bytes;
+    } else if ((io->parser.llhttp.flags & F_CONTENT_LENGTH) != 0) {
+        body_bytes = io->parser.llhttp.content_length + io->body.len;
+    }
+    if (!admission->admit(admission->arg, body_bytes)) {
+        connection->worker->rejected_total++;
+        return false;
+    }
+    io->admitted = true;
+    io->admitted_bytes = body_bytes;
+    return true;
+}
+
+static void http_connection_release(struct http_connection *connection)
+{
+    struct http_io *io = connection->io;
+    const struct http_admission *admission = http_config_of(connection)->admission;
+    if (io->admitted && admission != NULL && admission->release != NULL) {
+        admission->release(admission->arg, io->admitted_bytes);
+    }
+    io->admitted = false;
+    io->admitted_bytes = 0;
+}
+
 static struct http_read_result http_connection_read_loop(struct http_connection *connection,
                                                          struct ctx *header_ctx,
                                                          struct ctx *body_ctx, bool *headers_done)
@@ -150,6 +188,10 @@ static struct http_read_result http_connection_read_loop(struct http_connection 
             if (io->parser.headers_complete && !*headers_done) {
                 *headers_done = true;
                 ctx_with_timeout(body_ctx, &connection->worker->ctx, config->body_timeout_ms);
+                if (!http_connection_admit(connection)) {
+                    return http_read_error(503, "overloaded",
+                                           "the server is shedding load; retry later");
+                }
                 if (http_connection_on_headers(connection) < 0) {
                     return http_read_error(400, "bad_request", "invalid request target");
                 }
@@ -192,6 +234,28 @@ static struct http_read_result http_connection_read_request(struct http_connecti
     return result;
 }
 
+static void http_observers_begin(const struct http_server_config *config,
+                                 struct http_request *request, struct http_response *response)
+{
+    for (size_t i = 0; i < config->observer_count; i++) {
+        const struct http_observer *observer = &config->observers[i];
+        if (observer->begin != NULL) {
+            observer->begin(observer->arg, request, response);
+        }
+    }
+}
+
+static void http_observers_end(const struct http_server_config *config,
+                               const struct http_exchange *exchange)
+{
+    for (size_t i = config->observer_count; i-- > 0;) {
+        const struct http_observer *observer = &config->observers[i];
+        if (observer->end != NULL) {
+            observer->end(observer->arg, exchange);
+        }
+    }
+}
+
 static void http_connection_dispatch(struct http_connection *connection)
 {
     http_router_dispatch(connection->worker->server->router, &connection->io->request,
@@ -218,6 +282,8 @@ static enum http_next http_connection_answer(struct http_connection *connection)
     memcpy(request->peer_address, connection->peer_address, sizeof(request->peer_address));
     worker->in_flight++;
     worker->requests_total++;
+    uint64_t started_ns = config->observer_count > 0 ? uv_hrtime() : 0;
+    http_observers_begin(config, request, response);
     http_connection_dispatch(connection);
     request->ctx = NULL;
     ctx_release(&request_ctx);
@@ -228,6 +294,16 @@ static enum http_next http_connection_answer(struct http_connection *connection)
     response->keep_alive_header = keep_alive && request->http_minor == 0;
     int rc = http_connection_send_response(connection);
     worker->in_flight--;
+    if (config->observer_count > 0) {
+        struct http_exchange exchange = {
+            .request = request,
+            .status = response->status,
+            .body_bytes = response->omit_body ? 0 : response->body.len,
+            .duration_ns = uv_hrtime() - started_ns,
+            .write_failed = rc < 0,
+        };
+        http_observers_end(config, &exchange);
+    }
     if (rc < 0 || !keep_alive) {
         return HTTP_NEXT_CLOSE;
     }
@@ -248,6 +324,9 @@ static enum http_next http_connection_fail(struct http_connection *connection,
     struct http_response *response = &connection->io->response;
     http_response_reset(response);
     http_response_error(response, failure->status, failure->code, failure->message);
+    if (failure->status == 503) {
+        http_response_set_header(response, "Retry-After", "1");
+    }
     response->close = true;
     if (http_connection_send_response(connection) < 0) {
         return HTTP_NEXT_CLOSE;
@@ -260,10 +339,11 @@ static enum http_next http_connection_serve_one(struct http_connection *connecti
     struct http_io *io = connection->io;
     http_parser_begin(&io->parser, io->read_buf);
     struct http_read_result result = http_connection_read_request(connection);
-    if (result.status != 0 || result.quiet) {
-        return http_connection_fail(connection, &result);
-    }
-    return http_connection_answer(connection);
+    enum http_next next = result.status != 0 || result.quiet
+                              ? http_connection_fail(connection, &result)
+                              : http_connection_answer(connection);
+    http_connection_release(connection);
+    return next;
 }
 
 static void http_connection_linger(struct http_connection *connection)
@@ -337,21 +417,27 @@ static void http_connection_serve(void *arg)
     }
 }
 
-void http_connection_reject(struct http_server_worker *worker, struct tcp_conn *tcp)
+void http_connection_reject(struct http_server_worker *worker, struct tcp_conn *tcp,
+                            const char *message)
 {
-    static const char body[] =
-        "{\"error\":{\"code\":\"overloaded\",\"message\":\"too many connections\"}}";
+    char body[192];
+    int body_len = snprintf(body, sizeof(body),
+                            "{\"error\":{\"code\":\"overloaded\",\"message\":\"%s\"}}", message);
+    if (body_len < 0 || (size_t)body_len >= sizeof(body)) {
+        tcp_close(tcp);
+        return;
+    }
     char head[256];
     int len = snprintf(head, sizeof(head),
-                       "HTTP/1.1 503 Service Unavailable\r\nDate: %s\r\nContent-Length: %zu\r\n"
+                       "HTTP/1.1 503 Service Unavailable\r\nDate: %s\r\nContent-Length: %d\r\n"
                        "Content-Type: application/json\r\nRetry-After: 1\r\n"
                        "Connection: close\r\n\r\n",
-                       http_date_now(&worker->date), sizeof(body) - 1);
+                       http_date_now(&worker->date), body_len);
     struct ctx write_ctx;
     ctx_with_timeout(&write_ctx, &worker->ctx, HTTP_REJECT_WRITE_MS);
     if (len > 0 && (size_t)len < sizeof(head)) {
         struct iovec iov[2] = {{.iov_base = head, .iov_len = (size_t)len},
-                               {.iov_base = (void *)body, .iov_len = sizeof(body) - 1}};
+                               {.iov_base = body, .iov_len = (size_t)body_len}};
         if (tcp_writev(tcp, &write_ctx, iov, 2) == 0) {
             tcp_shutdown_write(tcp);
         }

@@ -20,8 +20,10 @@ void http_date_init(struct http_date *cache)
 
 const char *http_date_at(struct http_date *cache, time_t now)
 {
-    static const char days[7][4] = {"Sun", "Mon", "Tue", "Wed", "Thu", "Fri", "Sat"};
-    static const char months[12][4] = {"Jan", "Feb", "Mar", "Apr", "May", "Jun",
+    /* Three-byte fields, not strings: they are copied into the middle of
+     * the text, which gets its one NUL at the end. */
+    static const char days[7][3] = {"Sun", "Mon", "Tue", "Wed", "Thu", "Fri", "Sat"};
+    static const char months[12][3] = {"Jan", "Feb", "Mar", "Apr", "May", "Jun",
                                        "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"};
     if (now == cache->second) {
         return cache->text;
@@ -33,7 +35,8 @@ const char *http_date_at(struct http_date *cache, time_t now)
     /* "Sun, 06 Nov 1994 08:49:37 GMT" */
     char *text = cache->text;
     memcpy(text, days[utc.tm_wday % 7], 3);
-    memcpy(text + 3, ", ", 2);
+    text[3] = ',';
+    text[4] = ' ';
     http_date_digits(text + 5, utc.tm_mday, 2);
     text[7] = ' ';
     memcpy(text + 8, months[utc.tm_mon % 12], 3);
@@ -45,7 +48,7 @@ const char *http_date_at(struct http_date *cache, time_t now)
     http_date_digits(text + 20, utc.tm_min, 2);
     text[22] = ':';
     http_date_digits(text + 23, utc.tm_sec, 2);
-    memcpy(text + 25, " GMT", 5); /* with the NUL */
+    memcpy(text + 25, " GMT", sizeof(" GMT")); /* with the NUL */
     cache->second = now;
     return cache->text;
 }

@@ -37,6 +37,8 @@ void http_request_reset(struct http_request *request)
     request->http_major = 1;
     request->http_minor = 1;
     request->keep_alive = false;
+    request->request_id[0] = '\0';
+    request->trace_id[0] = '\0';
 }
 
 const char *http_request_header(const struct http_request *request, const char *name)

@@ -22,6 +22,8 @@ struct http_route_match;
 #define HTTP_MAX_PARAMS 8
 #define HTTP_PARAM_STORAGE 1024 /* bytes for all path parameter values */
 #define HTTP_PEER_ADDRESS_LEN 48
+#define HTTP_REQUEST_ID_LEN 65 /* up to 64 visible characters and the NUL */
+#define HTTP_TRACE_ID_LEN 33   /* W3C trace-id: 32 lowercase hex digits */
 
 struct http_header {
     const char *name;
@@ -58,6 +60,11 @@ struct http_request {
     uint8_t http_minor;
     bool keep_alive;     /* what the client asked for */
     char param_storage[HTTP_PARAM_STORAGE];
+    /* Filled before routing by an observer (see http_server.h) that
+     * correlates logs: X-Request-Id and the traceparent trace id; "" when
+     * no observer set them. */
+    char request_id[HTTP_REQUEST_ID_LEN];
+    char trace_id[HTTP_TRACE_ID_LEN];
 };
 
 /* Clears every field (keeps peer_address and ctx). */

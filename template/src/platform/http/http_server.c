@@ -5,6 +5,7 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 
 #include "platform/http/http_server_internal.h"
 #include "platform/runtime/ctx.h"
@@ -48,7 +49,8 @@ static bool http_server_config_is_valid(const struct http_server_config *config)
            config->max_response_bytes > 0 && config->header_timeout_ms > 0 &&
            config->body_timeout_ms > 0 && config->idle_timeout_ms > 0 &&
            config->request_timeout_ms > 0 && config->write_timeout_ms > 0 &&
-           config->max_connections > 0;
+           config->max_connections > 0 &&
+           (config->observer_count == 0 || config->observers != NULL);
 }
 
 int http_server_create(const struct http_server_config *config, const struct http_router *router,
@@ -137,6 +139,8 @@ struct http_io *http_worker_acquire_io(struct http_server_worker *worker)
     io->next_free = NULL;
     io->read_len = 0;
     io->parsed = 0;
+    io->admitted = false;
+    io->admitted_bytes = 0;
     return io;
 }
 
@@ -164,6 +168,17 @@ void http_worker_release_io(struct http_server_worker *worker, struct http_io *i
     worker->free_io_count++;
 }
 
+/* Tells the observers that a connection came (+1) or went (-1). */
+static void http_worker_observe_connection(const struct http_server_worker *worker, int delta)
+{
+    const struct http_server_config *config = &worker->server->config;
+    for (size_t i = 0; i < config->observer_count; i++) {
+        if (config->observers[i].connection != NULL) {
+            config->observers[i].connection(config->observers[i].arg, delta);
+        }
+    }
+}
+
 static struct http_connection *http_worker_new_connection(struct http_server_worker *worker,
                                                           struct tcp_conn *tcp)
 {
@@ -187,6 +202,7 @@ static struct http_connection *http_worker_new_connection(struct http_server_wor
     worker->connections = connection;
     worker->connection_count++;
     waitgroup_add(&worker->connections_done, 1);
+    http_worker_observe_connection(worker, 1);
     return connection;
 }
 
@@ -212,6 +228,7 @@ static void http_worker_forget_connection(struct http_server_worker *worker,
     connection->next = worker->free_connections;
     worker->free_connections = connection;
     worker->connection_count--;
+    http_worker_observe_connection(worker, -1);
     waitgroup_done(&worker->connections_done);
 }
 
@@ -233,7 +250,13 @@ static void http_worker_admit(struct http_server_worker *worker, struct tcp_conn
     }
     if (worker->connection_count >= worker->server->config.max_connections) {
         worker->rejected_total++;
-        http_connection_reject(worker, tcp);
+        http_connection_reject(worker, tcp, "too many connections");
+        return;
+    }
+    const struct http_admission *admission = worker->server->config.admission;
+    if (admission != NULL && !admission->admit(admission->arg, 0)) {
+        worker->rejected_total++;
+        http_connection_reject(worker, tcp, "the server is shedding load; retry later");
         return;
     }
     struct http_connection *connection = http_worker_new_connection(worker, tcp);
@@ -302,6 +325,17 @@ int http_server_start(struct http_server *server, struct http_server_worker **ou
 
 /* ---- stopping ------------------------------------------------------------- */
 
+/* An "idle" connection whose client already sent its next request (the
+ * bytes wait in the kernel; the resume has not run yet) is not idle: closing
+ * it would lose a request sent before the shutdown. It stays armed, is
+ * served once with `Connection: close`, and then closes. */
+static bool http_connection_has_bytes(const struct http_connection *connection)
+{
+    char byte;
+    int fd = tcp_fd(connection->tcp);
+    return fd >= 0 && recv(fd, &byte, 1, MSG_PEEK | MSG_DONTWAIT) > 0;
+}
+
 void http_server_worker_shutdown(struct http_server_worker *worker)
 {
     if (worker->draining) {
@@ -322,7 +356,7 @@ void http_server_worker_shutdown(struct http_server_worker *worker)
     bool closed_any = false;
     for (struct http_connection *connection = worker->connections; connection != NULL;
          connection = connection->next) {
-        if (connection->idle) {
+        if (connection->idle && !http_connection_has_bytes(connection)) {
             tcp_close(connection->tcp);
             connection->tcp = NULL;
             connection->closed_while_idle = true;

@@ -30,6 +30,7 @@
 #ifndef HEXSVC_PLATFORM_HTTP_HTTP_SERVER_H
 #define HEXSVC_PLATFORM_HTTP_HTTP_SERVER_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -44,6 +45,49 @@ struct http_server_worker;
 
 #define HTTP_SERVER_HOST_LEN 64
 
+/* What an observer learns about one answered request. */
+struct http_exchange {
+    const struct http_request *request; /* request->route is NULL when unrouted */
+    int status;                         /* as sent */
+    size_t body_bytes;                  /* response body bytes (0 for HEAD) */
+    uint64_t duration_ns;               /* from the end of reading to the end of writing */
+    bool write_failed;                  /* the client did not get the whole answer */
+};
+
+/*
+ * Hooks for logs and metrics, called on the serving worker's fiber; they
+ * must be cheap and must not park. The server calls `begin` (may be NULL)
+ * once a request was read, before routing: it may add response headers and
+ * fill request->request_id and trace_id. It calls `end` (may be NULL) after
+ * the response was written or the write failed, and `connection` (may be
+ * NULL) with +1 when it admits a connection and -1 when it forgets one.
+ * Several observers are called in order for begin, in reverse for end.
+ * Observed are the requests that reach routing (a handler's answer, 404,
+ * 405); protocol errors answered while reading (400, 408, 413, 431) and
+ * 503s for max_connections or admission are not.
+ */
+struct http_observer {
+    void (*begin)(void *arg, struct http_request *request, struct http_response *response);
+    void (*end)(void *arg, const struct http_exchange *exchange);
+    void (*connection)(void *arg, int delta);
+    void *arg;
+};
+
+/*
+ * Admission control (load shedding), asked before a connection is accepted
+ * (body_bytes 0) and before a request's body is read (body_bytes: the
+ * Content-Length, or max_body_bytes when chunked). Refused work is answered
+ * 503 + Retry-After with a JSON error and the connection is closed. After a
+ * request was admitted, `release` (may be NULL) gets the same body_bytes once
+ * it is answered. Called on the worker's fiber from every worker at once:
+ * must be thread-safe, cheap, and must not park.
+ */
+struct http_admission {
+    bool (*admit)(void *arg, uint64_t body_bytes);
+    void (*release)(void *arg, uint64_t body_bytes);
+    void *arg;
+};
+
 struct http_server_config {
     const char *host;            /* numeric address; default "0.0.0.0" (copied) */
     int port;                    /* default 8080; 0 picks a free port, shared by all workers */
@@ -57,6 +101,11 @@ struct http_server_config {
     uint64_t request_timeout_ms; /* default 30 s: handler deadline */
     uint64_t write_timeout_ms;   /* default 30 s per response */
     unsigned max_connections;    /* per worker, default 10000 */
+    /* Observers, default none; the array must outlive the server. */
+    const struct http_observer *observers;
+    size_t observer_count;
+    /* Load shedding, default none; must outlive the server. */
+    const struct http_admission *admission;
 };
 
 struct http_server_stats {
@@ -64,7 +113,7 @@ struct http_server_stats {
     unsigned idle_connections;   /* parked without a fiber */
     unsigned in_flight_requests; /* read completely, not yet answered */
     uint64_t requests_total;
-    uint64_t rejected_total;     /* 503 for max_connections */
+    uint64_t rejected_total;     /* 503 for max_connections or admission */
 };
 
 void http_server_config_defaults(struct http_server_config *config);

@@ -38,6 +38,8 @@ struct http_io {
     struct http_response response;
     size_t read_len;   /* bytes in read_buf */
     size_t parsed;     /* bytes of read_buf fed to the parser */
+    bool admitted;          /* admission granted for the current request */
+    uint64_t admitted_bytes; /* what to release when it is answered */
     char read_buf[];   /* server->read_capacity bytes */
 };
 
@@ -83,7 +85,9 @@ void http_worker_close_connection(struct http_server_worker *worker,
 /* http_connection.c: parks a connection until it is readable; 0 or -errno
  * (then the caller closes it). */
 int http_connection_park(struct http_connection *connection, uint64_t timeout_ms);
-/* Writes a minimal 503 on a connection refused for max_connections. */
-void http_connection_reject(struct http_server_worker *worker, struct tcp_conn *tcp);
+/* Writes a minimal 503 on a connection refused for max_connections or by
+ * admission control; `message` goes into the JSON error. */
+void http_connection_reject(struct http_server_worker *worker, struct tcp_conn *tcp,
+                            const char *message);
 
 #endif

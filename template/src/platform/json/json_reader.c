@@ -183,40 +183,25 @@ static bool json_check_punct(struct json_check *check, char expected)
     return true;
 }
 
-static bool json_check_value(struct json_check *check, int depth);
+/* One open container on the walk: its token and the children still to come. */
+struct json_frame {
+    int token;
+    int remaining;
+};
 
-static bool json_check_container(struct json_check *check, const struct json_token *token,
-                                 int depth)
+/*
+ * Steps over the token at `next`, which must begin at pos after whitespace.
+ * A scalar is consumed whole; for a container only its opening bracket is,
+ * and its index is returned in *opened (-1 otherwise) for the caller to walk.
+ */
+static bool json_check_token(struct json_check *check, int *opened)
 {
-    bool is_object = token->type == JSON_TYPE_OBJECT;
-    for (int k = 0; k < token->size; k++) {
-        if (k > 0 && !json_check_punct(check, ',')) {
-            return false;
-        }
-        if (is_object) {
-            if (check->next >= check->count ||
-                check->tokens[check->next].type != JSON_TYPE_STRING ||
-                check->tokens[check->next].size != 1 || !json_check_value(check, depth + 1) ||
-                !json_check_punct(check, ':')) {
-                return false;
-            }
-        }
-        if (!json_check_value(check, depth + 1)) {
-            return false;
-        }
-    }
-    if (!json_check_punct(check, is_object ? '}' : ']')) {
+    *opened = -1;
+    if (check->next >= check->count) {
         return false;
     }
-    return check->pos == (size_t)token->end;
-}
-
-static bool json_check_value(struct json_check *check, int depth)
-{
-    if (check->next >= check->count || depth > JSON_READER_MAX_TOKENS) {
-        return false;
-    }
-    const struct json_token *token = &check->tokens[check->next++];
+    int index = check->next++;
+    const struct json_token *token = &check->tokens[index];
     json_check_skip_space(check);
     /* A string token starts after its opening quote. */
     size_t begin = (size_t)token->start - (token->type == JSON_TYPE_STRING ? 1 : 0);
@@ -227,7 +212,8 @@ static bool json_check_value(struct json_check *check, int depth)
     case JSON_TYPE_OBJECT:
     case JSON_TYPE_ARRAY:
         check->pos++;
-        return json_check_container(check, token, depth);
+        *opened = index;
+        return true;
     case JSON_TYPE_STRING:
         check->pos = (size_t)token->end + 1;
         return true;
@@ -237,14 +223,72 @@ static bool json_check_value(struct json_check *check, int depth)
     }
 }
 
+/* What comes before the next child of the container in frame: a comma
+ * after the first child and, in an object, a string key and a colon. */
+static bool json_check_member(struct json_check *check, const struct json_frame *frame)
+{
+    const struct json_token *container = &check->tokens[frame->token];
+    if (frame->remaining < container->size && !json_check_punct(check, ',')) {
+        return false;
+    }
+    if (container->type != JSON_TYPE_OBJECT) {
+        return true;
+    }
+    if (check->next >= check->count) {
+        return false;
+    }
+    const struct json_token *key = &check->tokens[check->next];
+    int opened = -1;
+    return key->type == JSON_TYPE_STRING && key->size == 1 && json_check_token(check, &opened) &&
+           json_check_punct(check, ':');
+}
+
+/* The closing bracket of the container in frame, exactly where jsmn ended it. */
+static bool json_check_close(struct json_check *check, const struct json_frame *frame)
+{
+    const struct json_token *container = &check->tokens[frame->token];
+    return json_check_punct(check, container->type == JSON_TYPE_OBJECT ? '}' : ']') &&
+           check->pos == (size_t)container->end;
+}
+
+/*
+ * Walks the tokens with an explicit stack instead of recursion, so hostile
+ * nesting costs a bounded array, not the (small, fiber) call stack. Every
+ * open container is a distinct token, so depth never exceeds the token count,
+ * which json_reader_parse caps at JSON_READER_MAX_TOKENS.
+ */
 static int json_check_structure(const char *json, size_t len, const struct json_token *tokens,
                                 int count)
 {
     struct json_check check = {.json = json, .len = len, .tokens = tokens, .count = count};
-    if (!json_check_value(&check, 0) || check.next != count) {
+    struct json_frame stack[JSON_READER_MAX_TOKENS];
+    int depth = 0;
+    int opened = -1;
+    if (!json_check_token(&check, &opened)) {
         return JSON_EINVALID;
     }
-    return 0;
+    while (opened >= 0 || depth > 0) {
+        if (opened >= 0) {
+            if (depth == JSON_READER_MAX_TOKENS) {
+                return JSON_EINVALID;
+            }
+            stack[depth++] = (struct json_frame){.token = opened, .remaining = tokens[opened].size};
+            opened = -1;
+        }
+        struct json_frame *frame = &stack[depth - 1];
+        if (frame->remaining == 0) {
+            if (!json_check_close(&check, frame)) {
+                return JSON_EINVALID;
+            }
+            depth--;
+            continue;
+        }
+        if (!json_check_member(&check, frame) || !json_check_token(&check, &opened)) {
+            return JSON_EINVALID;
+        }
+        frame->remaining--;
+    }
+    return check.next == count ? 0 : JSON_EINVALID;
 }
 
 static bool json_only_whitespace(const char *text, size_t len)

@@ -461,6 +461,7 @@ void fiber_for_each(fiber_visit_fn visit, void *arg)
             .name = fiber->name,
             .state = fiber->state,
             .created_ms = fiber->created_ms,
+            .fiber = fiber,
         };
         visit(&info, arg);
     }

@@ -68,6 +68,7 @@ struct fiber_info {
     const char *name;
     enum fiber_state state;
     uint64_t created_ms;
+    const struct fiber *fiber; /* valid during the visit: for fiber_backtrace() */
 };
 typedef void (*fiber_visit_fn)(const struct fiber_info *info, void *arg);
 void fiber_for_each(fiber_visit_fn visit, void *arg);

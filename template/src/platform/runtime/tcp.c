@@ -2,10 +2,19 @@
  * tcp.c: non-blocking TCP sockets that park fibers instead of the worker.
  *
  * Every call tries the syscall first and parks only on EAGAIN, on a uv_poll_t
- * embedded in the connection; the poll watches only while a fiber waits, so
- * level-triggered readiness never spins the loop. Connection objects are
- * pooled per worker. A connection's poll handle is tied to its fd and closes
- * with it; the idle timer is not, and survives in the pool.
+ * embedded in the connection. Connection objects are pooled per worker.
+ *
+ * Read interest is disarmed lazily: once a connection has waited for input
+ * its poll stays armed for reading, while it is busy and while it is idle,
+ * so a keep-alive request/response costs no epoll_ctl at all (uv_poll_stop
+ * and uv_poll_start each cost one). Readiness is level-triggered, so a
+ * readable socket nobody is waiting for would wake the loop again and
+ * again: the first such wake-up disarms it, and the next wait re-arms it.
+ * Write interest is dropped as soon as the writer is done, since a socket
+ * is nearly always writable.
+ *
+ * A connection's poll handle is tied to its fd and closes with it; the idle
+ * timer is not, and survives in the pool.
  *
  * Closing while another fiber is parked on the connection wakes that fiber
  * with -ECANCELED; the object is recycled only once the poll handle has
@@ -39,6 +48,7 @@ struct tcp_conn {
     uv_poll_t poll;
     uv_timer_t idle_timer;
     bool poll_open;      /* poll initialised on this fd, not yet closing */
+    int poll_events;     /* UV_READABLE | UV_WRITABLE the poll watches now */
     bool poll_closing;   /* uv_close() issued, close callback pending */
     bool timer_open;
     bool closed;         /* tcp_close() was called */
@@ -208,6 +218,19 @@ static struct tcp_conn *tcp_conn_create(struct worker *worker, int fd)
 
 static void tcp_conn_poll_fired(uv_poll_t *poll, int status, int events);
 
+/* Changes what the poll watches; no libuv call (and so no epoll_ctl) when
+ * nothing changes. */
+static int tcp_conn_set_events(struct tcp_conn *conn, int events)
+{
+    if (events == conn->poll_events) {
+        return 0;
+    }
+    int rc = events == 0 ? uv_poll_stop(&conn->poll)
+                         : uv_poll_start(&conn->poll, events, tcp_conn_poll_fired);
+    conn->poll_events = rc == 0 ? events : 0;
+    return rc;
+}
+
 static int tcp_conn_watch(struct tcp_conn *conn)
 {
     if (!conn->poll_open) {
@@ -218,17 +241,15 @@ static int tcp_conn_watch(struct tcp_conn *conn)
         conn->poll.data = conn;
         conn->poll_open = true;
     }
-    int events = 0;
+    /* Read interest stays on once set (see the top of the file). */
+    int events = conn->poll_events & UV_READABLE;
     if (conn->reader != NULL || conn->idle_armed) {
         events |= UV_READABLE;
     }
     if (conn->writer != NULL) {
         events |= UV_WRITABLE;
     }
-    if (events == 0) {
-        return uv_poll_stop(&conn->poll);
-    }
-    return uv_poll_start(&conn->poll, events, tcp_conn_poll_fired);
+    return tcp_conn_set_events(conn, events);
 }
 
 static int tcp_conn_wait(struct tcp_conn *conn, struct ctx *ctx, int event)
@@ -278,9 +299,7 @@ static void tcp_conn_resume(struct tcp_conn *conn, int error, bool timed_out)
     if (conn->timer_open) {
         uv_timer_stop(&conn->idle_timer);
     }
-    if (conn->poll_open) {
-        uv_poll_stop(&conn->poll);
-    }
+    /* The poll stays armed: the fiber is about to read. */
     if (error != 0) {
         conn->pending_error = error;
     }
@@ -307,6 +326,9 @@ static void tcp_conn_resume_later(struct tcp_conn *conn)
 {
     conn->idle_armed = true;
     tcp_idle_link(conn);
+    if (conn->poll_open) {
+        (void)tcp_conn_set_events(conn, 0);
+    }
     if (!conn->timer_open) {
         if (uv_timer_init(&conn->worker->loop, &conn->idle_timer) < 0) {
             return; /* stays idle until tcp_close or runtime_stop */
@@ -328,12 +350,21 @@ static void tcp_conn_idle_timer_fired(uv_timer_t *timer)
 static void tcp_conn_poll_fired(uv_poll_t *poll, int status, int events)
 {
     struct tcp_conn *conn = poll->data;
+    if (status < 0) {
+        conn->poll_events = 0; /* libuv stopped the poll */
+    }
     if (conn->idle_armed) {
         tcp_conn_resume(conn, 0, false);
         return;
     }
-    /* On an error libuv has stopped the poll; the woken fibers retry their
-     * syscall, which reports the real error (ECONNRESET, ECONNREFUSED). */
+    /* Readable with nobody waiting (read interest is kept lazily): disarm
+     * now, or the level-triggered poll would wake the loop until a fiber
+     * reads. The next wait arms it again. */
+    if (status == 0 && (events & UV_READABLE) != 0 && conn->reader == NULL) {
+        (void)tcp_conn_set_events(conn, conn->poll_events & ~UV_READABLE);
+    }
+    /* On an error the woken fibers retry their syscall, which reports the
+     * real error (ECONNRESET, ECONNREFUSED). */
     if (status < 0 || (events & UV_READABLE) != 0) {
         if (conn->reader != NULL) {
             fiber_wake(conn->reader, 0);

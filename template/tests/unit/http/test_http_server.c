@@ -31,7 +31,9 @@
 #include "platform/runtime/runtime.h"
 
 #define CLIENT_TIMEOUT_S 10
-#define REPLY_MAX (256 * 1024)
+/* size_t, so sizes computed from it are never int products widened later. */
+#define KIB ((size_t)1024)
+#define REPLY_MAX (256 * KIB)
 
 /* ---- the server under test ------------------------------------------------ */
 
@@ -278,6 +280,39 @@ static const char *reply_header(const struct reply *reply, const char *name)
     return NULL;
 }
 
+/* The code of a "HTTP/1.1 NNN ..." status line, or -1 when it is not one. */
+static int parse_status(const char *head)
+{
+    const char *code = head + strlen("HTTP/1.1 ");
+    if (strncmp(head, "HTTP/1.1 ", strlen("HTTP/1.1 ")) != 0 || code[0] < '0' || code[0] > '9') {
+        return -1; /* strtol would skip spaces and take a sign */
+    }
+    char *end = NULL;
+    errno = 0;
+    long status = strtol(code, &end, 10);
+    if (errno != 0 || end != code + 3 || (*end != ' ' && *end != '\r') || status < 100) {
+        return -1;
+    }
+    return (int)status;
+}
+
+/* A Content-Length value as a number; false when it has no digits, other
+ * bytes, or overflows. */
+static bool parse_length(const char *value, size_t *out)
+{
+    if (value[0] < '0' || value[0] > '9') {
+        return false;
+    }
+    char *end = NULL;
+    errno = 0;
+    unsigned long long length = strtoull(value, &end, 10);
+    if (errno != 0 || *end != '\0' || length > SIZE_MAX) {
+        return false;
+    }
+    *out = (size_t)length;
+    return true;
+}
+
 /* Reads one response; `head_request` when it answers a HEAD (no body).
  * false on EOF, error or timeout. */
 static bool client_read_reply(struct client *client, struct reply *reply, bool head_request)
@@ -295,11 +330,15 @@ static bool client_read_reply(struct client *client, struct reply *reply, bool h
     memcpy(reply->head, client->buf, head_len);
     reply->head[head_len] = '\0';
     client_consume(client, head_len);
-    if (sscanf(reply->head, "HTTP/1.1 %d", &reply->status) != 1) {
+    reply->status = parse_status(reply->head);
+    if (reply->status < 0) {
         return false;
     }
     const char *length = reply_header(reply, "Content-Length");
-    size_t body_len = head_request || length == NULL ? 0 : strtoul(length, NULL, 10);
+    size_t body_len = 0;
+    if (!head_request && length != NULL && !parse_length(length, &body_len)) {
+        return false;
+    }
     if (body_len >= sizeof(reply->body)) {
         return false;
     }
@@ -440,20 +479,20 @@ static void test_chunked_body(void **state)
              reply, 200);
     assert_string_equal(reply->body, "hello, world");
     /* A body far larger than the read buffer, in many chunks. */
-    static char request[300 * 1024];
+    static char request[300 * KIB];
     size_t len = (size_t)snprintf(request, sizeof(request),
                                   "POST /echo HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n");
     for (int i = 0; i < 100; i++) {
         len += (size_t)snprintf(request + len, sizeof(request) - len, "400\r\n");
-        memset(request + len, 'a' + i % 26, 1024);
-        len += 1024;
+        memset(request + len, 'a' + i % 26, KIB);
+        len += KIB;
         len += (size_t)snprintf(request + len, sizeof(request) - len, "\r\n");
     }
     snprintf(request + len, sizeof(request) - len, "0\r\n\r\n");
     exchange(client, request, reply, 200);
-    assert_int_equal(reply->body_len, 100 * 1024);
+    assert_int_equal(reply->body_len, 100 * KIB);
     assert_int_equal(reply->body[0], 'a');
-    assert_int_equal(reply->body[99 * 1024], 'a' + 99 % 26);
+    assert_int_equal(reply->body[99 * KIB], 'a' + 99 % 26);
     free(reply);
     client_close(client);
     server_stop(fixture);
@@ -503,10 +542,10 @@ static void test_header_limit_431(void **state)
     struct server_fixture *fixture = server_start(&config);
     struct client *client = client_open(fixture);
     struct reply *reply = reply_new();
-    static char request[16 * 1024];
+    static char request[16 * KIB];
     size_t len = (size_t)snprintf(request, sizeof(request), "GET /hello HTTP/1.1\r\nX-Big: ");
-    memset(request + len, 'x', 10 * 1024);
-    len += 10 * 1024;
+    memset(request + len, 'x', 10 * KIB);
+    len += 10 * KIB;
     snprintf(request + len, sizeof(request) - len, "\r\n\r\n");
     exchange(client, request, reply, 431);
     assert_json_error(reply, "headers_too_large");
@@ -531,7 +570,7 @@ static void test_body_limit_413(void **state)
     client_close(client);
 
     client = client_open(fixture);
-    static char request[8 * 1024];
+    static char request[8 * KIB];
     size_t len = (size_t)snprintf(request, sizeof(request),
                                   "POST /echo HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n");
     for (int i = 0; i < 3; i++) {

@@ -3,6 +3,7 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <string.h>
 
 #include <cmocka.h>
@@ -198,6 +199,41 @@ static void test_requires_object_and_bounds_tokens(void **state)
     assert_int_equal(json_reader_parse(&reader, json, 5, tokens, 4), JSON_EINVALID);
 }
 
+/* {"a":[[...[]...]]} with `arrays` brackets, plus `inner` between the
+ * innermost pair, into out (size bytes); the length written. */
+static size_t nested_json(char *out, size_t size, size_t arrays, const char *inner)
+{
+    assert_true(5 + 2 * arrays + strlen(inner) + 1 < size);
+    size_t len = (size_t)snprintf(out, size, "{\"a\":");
+    memset(out + len, '[', arrays);
+    len += arrays;
+    len += (size_t)snprintf(out + len, size - len, "%s", inner);
+    memset(out + len, ']', arrays);
+    len += arrays;
+    len += (size_t)snprintf(out + len, size - len, "}");
+    return len;
+}
+
+static void test_walks_deepest_nesting(void **state)
+{
+    (void)state;
+    struct json_reader reader;
+    struct json_token tokens[JSON_READER_MAX_TOKENS];
+    char json[2 * JSON_READER_MAX_TOKENS + 16];
+    /* object + key + 126 arrays = 128 tokens, every container open at once. */
+    size_t len = nested_json(json, sizeof(json), JSON_READER_MAX_TOKENS - 2, "");
+    assert_int_equal(json_reader_parse(&reader, json, len, tokens, JSON_READER_MAX_TOKENS), 0);
+    /* A missing comma at the bottom of the deepest nesting is still found. */
+    len = nested_json(json, sizeof(json), JSON_READER_MAX_TOKENS - 4, "1 2");
+    assert_int_equal(json_reader_parse(&reader, json, len, tokens, JSON_READER_MAX_TOKENS),
+                     JSON_EINVALID);
+    len = nested_json(json, sizeof(json), JSON_READER_MAX_TOKENS - 4, "1,2");
+    assert_int_equal(json_reader_parse(&reader, json, len, tokens, JSON_READER_MAX_TOKENS), 0);
+    len = nested_json(json, sizeof(json), JSON_READER_MAX_TOKENS - 1, "");
+    assert_int_equal(json_reader_parse(&reader, json, len, tokens, JSON_READER_MAX_TOKENS),
+                     JSON_ETOO_MANY);
+}
+
 static void test_not_nul_terminated_input(void **state)
 {
     (void)state;
@@ -234,6 +270,7 @@ int main(void)
         cmocka_unit_test(test_accepts_valid_numbers_and_literals),
         cmocka_unit_test(test_number_out_of_range),
         cmocka_unit_test(test_requires_object_and_bounds_tokens),
+        cmocka_unit_test(test_walks_deepest_nesting),
         cmocka_unit_test(test_not_nul_terminated_input),
         cmocka_unit_test(test_strerror_names_every_error),
     };

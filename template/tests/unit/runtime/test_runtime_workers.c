@@ -4,6 +4,7 @@
 #include <netinet/in.h>
 #include <stdatomic.h>
 #include <stdbool.h>
+#include <stdint.h>
 #include <sys/socket.h>
 #include <sys/time.h>
 #include <time.h>
@@ -152,7 +153,7 @@ static void test_workers_share_a_port_and_stop_from_another_thread(void **state)
 static void park_forever(void *arg)
 {
     int *result = arg;
-    *result = fiber_sleep(NULL, 3600 * 1000); /* only runtime_stop() ends it */
+    *result = fiber_sleep(NULL, (uint64_t)3600 * 1000); /* only runtime_stop() ends it */
 }
 
 static void *stop_soon(void *arg)

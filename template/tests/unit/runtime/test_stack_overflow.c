@@ -11,7 +11,9 @@
 #include "platform/runtime/fiber.h"
 
 /* Deep recursion with 1 KiB frames: touches every page on its way down, so
- * the guard page is hit even without -fstack-clash-protection. */
+ * the guard page is hit even without -fstack-clash-protection. Recursion is
+ * the point here: nothing else grows the stack until it overflows. */
+// NOLINTNEXTLINE(misc-no-recursion)
 __attribute__((noinline)) static int recurse(volatile int depth)
 {
     volatile char frame[1024];
@@ -47,7 +49,7 @@ static void test_overflow_is_reported_with_the_fiber_name(void **state)
         close(pipe_fds[0]);
         dup2(pipe_fds[1], STDERR_FILENO);
         alarm(20); /* the child can never hang the test */
-        struct runtime_config config = {.worker_count = 1, .stack_size = 64 * 1024};
+        struct runtime_config config = {.worker_count = 1, .stack_size = (size_t)64 * 1024};
         runtime_run(&config, child_main, NULL);
         _exit(0); /* reaching this means no overflow happened */
     }

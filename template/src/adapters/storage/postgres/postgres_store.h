@@ -1,0 +1,84 @@
+/*
+ * postgres_store.h: the link store in PostgreSQL (or a PostgreSQL-compatible
+ * distributed SQL database), for production and many replicas.
+ *
+ * Implements domain/link_store.h (see there for the contract of each call).
+ * call_context is the request's `struct ctx *` (or NULL for the worker's
+ * background context). Port calls must run on a runtime fiber.
+ *
+ * Design
+ * - libpq in non-blocking mode; while a query is on the wire the fiber
+ *   parks on the connection's socket (platform/runtime/fd_wait.h) and the
+ *   worker serves other requests.
+ * - A pool of `pool_size` connections per worker, opened lazily, with every
+ *   statement prepared once per connection. A fiber that finds the pool
+ *   empty parks (bounded by its ctx) until a connection is returned.
+ * - Deadlines: the request's ctx bounds every wait. When it ends mid-query
+ *   the connection is dropped (the server then abandons the query) and the
+ *   call returns DOMAIN_ERROR_STORE_TIMEOUT. statement_timeout_ms is also
+ *   set on every connection, a server-side ceiling for any query.
+ * - Circuit breaker shared by all workers: after breaker_failures failures
+ *   in a row it opens and calls fail at once with STORE_UNAVAILABLE (the
+ *   HTTP adapter answers 503); after breaker_cooldown_ms one probe call is
+ *   let through (half-open); its success closes the breaker. Recovery needs
+ *   no restart.
+ * - Only idempotent calls (get) are retried, up to max_attempts, with full
+ *   jitter exponential backoff, within the ctx's deadline. create and
+ *   record_hit are never retried: a lost reply may hide a committed write.
+ * - Migrations (postgres_migrations.h) run at open under an advisory lock,
+ *   so replicas starting together apply each migration once.
+ */
+#ifndef HEXSVC_ADAPTERS_STORAGE_POSTGRES_STORE_H
+#define HEXSVC_ADAPTERS_STORAGE_POSTGRES_STORE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "domain/link_store.h"
+
+struct postgres_store;
+
+enum postgres_breaker_state {
+    POSTGRES_BREAKER_CLOSED = 0,
+    POSTGRES_BREAKER_OPEN = 1,
+    POSTGRES_BREAKER_HALF_OPEN = 2,
+};
+
+struct postgres_store_options {
+    const char *conninfo;          /* libpq URI or key=value string */
+    unsigned pool_size;            /* connections per worker, 1..64 (default 4) */
+    unsigned connect_timeout_ms;   /* per connection attempt (default 2000) */
+    unsigned statement_timeout_ms; /* server-side ceiling (default 5000) */
+    unsigned breaker_failures;     /* failures in a row that open it (default 5) */
+    unsigned breaker_cooldown_ms;  /* open -> half-open (default 1000) */
+    unsigned max_attempts;         /* for idempotent calls, 1..10 (default 3) */
+    unsigned backoff_base_ms;      /* first retry waits up to this (default 20) */
+};
+
+struct postgres_store_options postgres_store_default_options(void);
+
+/*
+ * Connects once (blocking: start-up, before the runtime), applies the
+ * migrations and returns the store. 0 and *out, or -1 with a sentence for
+ * the operator in `error` (no URL, server unreachable, authentication,
+ * a newer schema...). The password is never copied into `error`.
+ */
+int postgres_store_open(const struct postgres_store_options *options, struct postgres_store **out,
+                        char *error, size_t error_size);
+
+/* Only migrates (blocking): `hexsvc migrate`. 0, or -1 with `error`. */
+int postgres_store_migrate(const char *conninfo, int *applied, char *error, size_t error_size);
+
+/* Closes the calling worker's connections. Call on every worker that used
+ * the store, from a fiber, once its requests are done. */
+void postgres_store_worker_close(struct postgres_store *store);
+
+/* Frees the store (after every worker has stopped). NULL is a no-op. */
+void postgres_store_close(struct postgres_store *store);
+
+struct link_store postgres_store_port(struct postgres_store *store);
+
+/* The breaker's state now: the store's health for /readyz and metrics. */
+enum postgres_breaker_state postgres_store_breaker_state(struct postgres_store *store);
+
+#endif

@@ -1,0 +1,348 @@
+/*
+ * log.c: the logger: levels, per-worker buffers and the writer thread.
+ *
+ * Each buffer is a flat byte array under its own mutex, held only for a
+ * memcpy. The writer thread swaps a full buffer for its empty spare, so it
+ * writes without holding any lock, and the producers never wait for I/O.
+ * The writer waits for the descriptor with poll() and writes at most
+ * LOG_WRITE_CHUNK bytes once it is writable, so even a blocking pipe that
+ * nobody reads never blocks it for long and log_destroy() stays bounded.
+ */
+#include "platform/log/log.h"
+
+#include <errno.h>
+#include <poll.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "platform/log/log_format.h"
+
+#define LOG_WRITE_CHUNK 4096       /* a pipe that polls writable takes this much */
+/* The writer's nap when there is nothing to write: the most a line waits. A
+ * producer wakes the writer early only when a buffer gets half full, so the
+ * hot path makes no system call per line. */
+#define LOG_IDLE_WAIT_MS 20
+#define LOG_POLL_MS 100
+#define LOG_FLUSH_DEADLINE_MS 2000 /* log_destroy() gives up on a stuck descriptor */
+
+struct log_buffer {
+    pthread_mutex_t lock;
+    char *data;
+    size_t len;
+};
+
+struct logger {
+    int fd;
+    enum log_format format;
+    _Atomic int level;
+    atomic_uint_fast64_t dropped;
+    size_t buffer_bytes;
+    unsigned buffer_count;
+    struct log_buffer *buffers;
+    char *spare;               /* the writer's empty buffer */
+    pthread_t writer;
+    pthread_mutex_t wake_lock;
+    pthread_cond_t wake;
+    atomic_bool writer_idle;
+    atomic_bool stopping;
+    atomic_uint_fast64_t flush_deadline_ms; /* set before stopping */
+};
+
+void log_config_defaults(struct log_config *config)
+{
+    *config = (struct log_config){
+        .fd = STDOUT_FILENO,
+        .format = LOG_FORMAT_AUTO,
+        .level = LOG_INFO,
+        .buffer_bytes = (size_t)256 * 1024,
+        .buffer_count = 8,
+    };
+}
+
+const char *log_level_name(enum log_level level)
+{
+    static const char *const names[] = {"debug", "info", "warn", "error"};
+    return (unsigned)level < 4 ? names[level] : "info";
+}
+
+int log_parse_level(const char *text, enum log_level *out)
+{
+    static const struct {
+        const char *name;
+        enum log_level level;
+    } levels[] = {{"debug", LOG_DEBUG},
+                  {"info", LOG_INFO},
+                  {"warn", LOG_WARN},
+                  {"warning", LOG_WARN},
+                  {"error", LOG_ERROR}};
+    for (size_t i = 0; i < sizeof(levels) / sizeof(levels[0]); i++) {
+        if (strcasecmp(text, levels[i].name) == 0) {
+            *out = levels[i].level;
+            return 0;
+        }
+    }
+    return -EINVAL;
+}
+
+int log_parse_format(const char *text, enum log_format *out)
+{
+    static const char *const names[] = {"auto", "json", "text"};
+    for (size_t i = 0; i < 3; i++) {
+        if (strcasecmp(text, names[i]) == 0) {
+            *out = (enum log_format)i;
+            return 0;
+        }
+    }
+    return -EINVAL;
+}
+
+/* ---- the writer thread ------------------------------------------------- */
+
+static uint64_t log_monotonic_ms(void)
+{
+    struct timespec now;
+    clock_gettime(CLOCK_MONOTONIC, &now);
+    return (uint64_t)now.tv_sec * 1000 + (uint64_t)now.tv_nsec / 1000000;
+}
+
+/* Writes data[0..len) unless the descriptor stays unwritable past the
+ * deadline (only set while stopping) or fails; the rest is then lost. */
+static void log_write_all(const struct logger *logger, const char *data, size_t len)
+{
+    size_t done = 0;
+    while (done < len) {
+        struct pollfd pfd = {.fd = logger->fd, .events = POLLOUT};
+        int ready = poll(&pfd, 1, LOG_POLL_MS);
+        if (ready < 0 && errno != EINTR) {
+            return;
+        }
+        if (ready <= 0) {
+            if (atomic_load(&logger->stopping) &&
+                log_monotonic_ms() >= atomic_load(&logger->flush_deadline_ms)) {
+                return;
+            }
+            continue;
+        }
+        size_t chunk = len - done < LOG_WRITE_CHUNK ? len - done : LOG_WRITE_CHUNK;
+        ssize_t written = write(logger->fd, data + done, chunk);
+        if (written < 0 && errno != EINTR && errno != EAGAIN) {
+            return; /* EPIPE, EBADF, ENOSPC: nowhere to log to */
+        }
+        if (written > 0) {
+            done += (size_t)written;
+        }
+    }
+}
+
+/* Takes every buffer's content and writes it; true when there was any. */
+static bool log_drain(struct logger *logger)
+{
+    bool any = false;
+    for (unsigned i = 0; i < logger->buffer_count; i++) {
+        struct log_buffer *buffer = &logger->buffers[i];
+        pthread_mutex_lock(&buffer->lock);
+        char *full = buffer->data;
+        size_t len = buffer->len;
+        if (len > 0) {
+            buffer->data = logger->spare;
+            buffer->len = 0;
+        }
+        pthread_mutex_unlock(&buffer->lock);
+        if (len == 0) {
+            continue;
+        }
+        any = true;
+        log_write_all(logger, full, len);
+        logger->spare = full;
+    }
+    return any;
+}
+
+static void log_nap(struct logger *logger)
+{
+    struct timespec until;
+    clock_gettime(CLOCK_REALTIME, &until);
+    until.tv_nsec += (long)LOG_IDLE_WAIT_MS * 1000000L;
+    if (until.tv_nsec >= 1000000000L) {
+        until.tv_sec++;
+        until.tv_nsec -= 1000000000L;
+    }
+    pthread_mutex_lock(&logger->wake_lock);
+    atomic_store(&logger->writer_idle, true);
+    if (!atomic_load(&logger->stopping)) {
+        pthread_cond_timedwait(&logger->wake, &logger->wake_lock, &until);
+    }
+    atomic_store(&logger->writer_idle, false);
+    pthread_mutex_unlock(&logger->wake_lock);
+}
+
+static void *log_writer_main(void *arg)
+{
+    struct logger *logger = arg;
+    while (!atomic_load(&logger->stopping)) {
+        if (!log_drain(logger)) {
+            log_nap(logger);
+        }
+    }
+    while (log_drain(logger) && log_monotonic_ms() < atomic_load(&logger->flush_deadline_ms)) {
+    }
+    return NULL;
+}
+
+static void log_wake_writer(struct logger *logger)
+{
+    if (atomic_load(&logger->writer_idle)) {
+        pthread_mutex_lock(&logger->wake_lock);
+        pthread_cond_signal(&logger->wake);
+        pthread_mutex_unlock(&logger->wake_lock);
+    }
+}
+
+/* ---- lifecycle --------------------------------------------------------- */
+
+static void log_free(struct logger *logger)
+{
+    if (logger->buffers != NULL) {
+        for (unsigned i = 0; i < logger->buffer_count; i++) {
+            free(logger->buffers[i].data);
+            pthread_mutex_destroy(&logger->buffers[i].lock);
+        }
+    }
+    free(logger->buffers);
+    free(logger->spare);
+    pthread_cond_destroy(&logger->wake);
+    pthread_mutex_destroy(&logger->wake_lock);
+    free(logger);
+}
+
+static int log_allocate(struct logger *logger)
+{
+    logger->buffers = calloc(logger->buffer_count, sizeof(*logger->buffers));
+    logger->spare = malloc(logger->buffer_bytes);
+    if (logger->buffers == NULL || logger->spare == NULL) {
+        return -ENOMEM;
+    }
+    for (unsigned i = 0; i < logger->buffer_count; i++) {
+        pthread_mutex_init(&logger->buffers[i].lock, NULL);
+        logger->buffers[i].data = malloc(logger->buffer_bytes);
+        if (logger->buffers[i].data == NULL) {
+            return -ENOMEM;
+        }
+    }
+    return 0;
+}
+
+int log_create(const struct log_config *config, struct logger **out)
+{
+    if (config == NULL || config->fd < 0 || config->buffer_bytes < LOG_LINE_MAX ||
+        config->buffer_count == 0 || (unsigned)config->level > LOG_ERROR ||
+        (unsigned)config->format > LOG_FORMAT_TEXT) {
+        return -EINVAL;
+    }
+    struct logger *logger = calloc(1, sizeof(*logger));
+    if (logger == NULL) {
+        return -ENOMEM;
+    }
+    logger->fd = config->fd;
+    logger->format = config->format;
+    if (logger->format == LOG_FORMAT_AUTO) {
+        logger->format = isatty(config->fd) ? LOG_FORMAT_TEXT : LOG_FORMAT_JSON;
+    }
+    atomic_init(&logger->level, (int)config->level);
+    logger->buffer_bytes = config->buffer_bytes;
+    logger->buffer_count = config->buffer_count;
+    pthread_mutex_init(&logger->wake_lock, NULL);
+    pthread_cond_init(&logger->wake, NULL);
+    int rc = log_allocate(logger);
+    if (rc == 0) {
+        rc = -pthread_create(&logger->writer, NULL, log_writer_main, logger);
+    }
+    if (rc != 0) {
+        log_free(logger);
+        return rc;
+    }
+    *out = logger;
+    return 0;
+}
+
+void log_destroy(struct logger *logger)
+{
+    if (logger == NULL) {
+        return;
+    }
+    atomic_store(&logger->flush_deadline_ms, log_monotonic_ms() + LOG_FLUSH_DEADLINE_MS);
+    atomic_store(&logger->stopping, true);
+    pthread_mutex_lock(&logger->wake_lock);
+    pthread_cond_signal(&logger->wake);
+    pthread_mutex_unlock(&logger->wake_lock);
+    pthread_join(logger->writer, NULL);
+    log_free(logger);
+}
+
+/* ---- writing ----------------------------------------------------------- */
+
+void log_set_level(struct logger *logger, enum log_level level)
+{
+    atomic_store_explicit(&logger->level, (int)level, memory_order_relaxed);
+}
+
+enum log_level log_get_level(const struct logger *logger)
+{
+    return (enum log_level)atomic_load_explicit(&logger->level, memory_order_relaxed);
+}
+
+bool log_enabled(const struct logger *logger, enum log_level level)
+{
+    return logger != NULL &&
+           (int)level >= atomic_load_explicit(&logger->level, memory_order_relaxed);
+}
+
+enum log_format log_get_format(const struct logger *logger)
+{
+    return logger->format;
+}
+
+uint64_t log_dropped(const struct logger *logger)
+{
+    return atomic_load_explicit(&logger->dropped, memory_order_relaxed);
+}
+
+static int64_t log_unix_ms(void)
+{
+    struct timespec now;
+    clock_gettime(CLOCK_REALTIME, &now);
+    return (int64_t)now.tv_sec * 1000 + now.tv_nsec / 1000000;
+}
+
+void log_write(struct logger *logger, unsigned buffer_index, enum log_level level,
+               const char *message, const struct log_field *fields, size_t count)
+{
+    if (!log_enabled(logger, level) || (unsigned)level > LOG_ERROR) {
+        return;
+    }
+    char line[LOG_LINE_MAX];
+    size_t len = log_format_line(line, sizeof(line), logger->format, log_unix_ms(), level, message,
+                                 fields, count);
+    struct log_buffer *buffer = &logger->buffers[buffer_index % logger->buffer_count];
+    pthread_mutex_lock(&buffer->lock);
+    size_t half = logger->buffer_bytes / 2;
+    bool fits = len <= logger->buffer_bytes - buffer->len;
+    bool crossed_half = fits && buffer->len < half && buffer->len + len >= half;
+    if (fits) {
+        memcpy(buffer->data + buffer->len, line, len);
+        buffer->len += len;
+    }
+    pthread_mutex_unlock(&buffer->lock);
+    if (!fits) {
+        atomic_fetch_add_explicit(&logger->dropped, 1, memory_order_relaxed);
+        return;
+    }
+    if (crossed_half) {
+        log_wake_writer(logger);
+    }
+}
