@@ -41,7 +41,9 @@
 #include "platform/log/log_http.h"
 #include "platform/metrics/metrics.h"
 #include "platform/metrics/metrics_http.h"
+#include "platform/metrics/metrics_limits.h"
 #include "platform/metrics/metrics_process.h"
+#include "platform/pprof/pprof_heap.h"
 #include "platform/runtime/ctx.h"
 #include "platform/runtime/fiber.h"
 #include "platform/runtime/runtime.h"
@@ -81,6 +83,7 @@ struct settings {
     char log_level[16];
     char log_format[16];
     char seccomp[8]; /* sandbox mode: off, log, errno or kill */
+    uint64_t heap_profile_rate; /* bytes between heap samples; 0: off */
     /* hexkit:example:begin */
     char store[16];          /* sqlite, postgres or memory */
     char data_dir[512];      /* where the SQLite file lives */
@@ -262,6 +265,12 @@ static int load_settings(struct settings *s, int argc, char **argv)
          .check = check_seccomp,
          .target = s->seccomp,
          .target_size = sizeof(s->seccomp)},
+        {.name = "HEAP_PROFILE_RATE",
+         .kind = CONFIG_SIZE,
+         .default_text = "512KiB",
+         .metavar = "SIZE",
+         .help = "sample one allocation per SIZE bytes for /debug/pprof/heap; 0 = off",
+         .target = &s->heap_profile_rate},
         /* hexkit:example:begin */
         {.name = "STORE",
          .kind = CONFIG_STRING,
@@ -572,6 +581,54 @@ static int run_migrations(const struct settings *settings)
     return EXIT_SUCCESS;
 }
 
+#define STORE_PROBE_TIMEOUT_MS 1000
+
+/* The store is reachable. SQLite and memory stores live in the process.
+ * PostgreSQL: ready unless its breaker is open; then the readiness check
+ * itself asks the store (a code that cannot exist), because a load balancer
+ * sends no traffic to a not-ready replica, so no request would ever be the
+ * breaker's half-open probe. Within the cooldown the breaker refuses it at
+ * once (no load on a database that is down); after it, this lookup is the
+ * probe, and its success closes the breaker. Runs in the /readyz fiber. */
+static bool store_ready(struct service *service)
+{
+#if defined(HEXSVC_HAVE_POSTGRES)
+    if (service->postgres_store != NULL &&
+        postgres_store_breaker_state(service->postgres_store) == POSTGRES_BREAKER_OPEN) {
+        struct link_store port = postgres_store_port(service->postgres_store);
+        struct link found;
+        struct ctx deadline;
+        ctx_with_timeout(&deadline, ctx_background(), STORE_PROBE_TIMEOUT_MS);
+        enum domain_error err = port.get(port.self, &deadline, "-", 1, &found);
+        ctx_release(&deadline);
+        return err == DOMAIN_OK || err == DOMAIN_ERROR_NOT_FOUND;
+    }
+#endif
+    (void)service;
+    return true;
+}
+
+#if defined(HEXSVC_HAVE_POSTGRES)
+static double store_breaker_state(void *arg)
+{
+    return (double)postgres_store_breaker_state(arg);
+}
+#endif
+
+/* store_breaker_state: 0 closed, 1 open, 2 half-open (PostgreSQL only). */
+static int register_store_metrics(struct service *service)
+{
+#if defined(HEXSVC_HAVE_POSTGRES)
+    if (service->postgres_store != NULL) {
+        return metrics_register_fn(service->metrics, "store_breaker_state",
+                                   "PostgreSQL circuit breaker: 0 closed, 1 open, 2 half-open.",
+                                   METRICS_GAUGE, store_breaker_state, service->postgres_store);
+    }
+#endif
+    (void)service;
+    return 0;
+}
+
 static void close_store(struct service *service)
 {
     memory_store_destroy(service->memory_store);
@@ -592,6 +649,11 @@ static bool service_draining(void *arg)
 static bool service_ready(void *arg)
 {
     struct runner *runner = arg;
+    /* hexkit:example:begin */
+    if (!store_ready(runner->service)) {
+        return false;
+    }
+    /* hexkit:example:end */
     return !limits_is_shedding(&runner->limits);
 }
 
@@ -645,6 +707,9 @@ static int start_observability(struct runner *runner, struct http_server_config 
     if (rc == 0) {
         rc = metrics_process_init(&observe->process_metrics, observe->metrics, HEXSVC_VERSION,
                                   HEXSVC_COMMIT);
+    }
+    if (rc == 0) {
+        rc = metrics_limits_init(&runner->limits, observe->metrics);
     }
     struct admin_config admin = {
         .token = settings->admin_token,
@@ -705,6 +770,9 @@ static int build_service(struct service *service)
         rc = open_store(service, &store);
     }
     if (rc == 0) {
+        rc = register_store_metrics(service);
+    }
+    if (rc == 0) {
         rc = metered_store_init(&service->metered_store, &store, service->metrics);
         store = metered_store_port(&service->metered_store);
     }
@@ -748,6 +816,19 @@ int main(int argc, char **argv)
     /* hexkit:example:end */
     /* A peer that disappears mid-write must be an error return, not a kill. */
     signal(SIGPIPE, SIG_IGN);
+    /* Stop signals are read from a signalfd (platform/shutdown): block them
+     * now, before any thread exists, so every thread inherits the mask. */
+    int blocked = shutdown_block_signals();
+    if (blocked != 0) {
+        fprintf(stderr, "hexsvc: cannot block the stop signals: %s\n", strerror(-blocked));
+        return EXIT_FAILURE;
+    }
+    /* Before any thread starts, so that start-up allocations are in the
+     * in-use profile too (the wrappers only read the rate after this). */
+    if (service.settings.heap_profile_rate > 0 &&
+        pprof_heap_enable(service.settings.heap_profile_rate) != 0) {
+        fprintf(stderr, "hexsvc: cannot map the heap profile tables; heap sampling is off\n");
+    }
 
     int rc = metrics_registry_create(&service.metrics);
     if (rc == 0) {

@@ -3,13 +3,15 @@
 # the URL-shortener example, builds it and serves it; the test then shortens
 # a URL and follows it over a real socket, and stops the service with SIGTERM.
 set -u
+kit_test_dir=$(dirname "$0")
 # shellcheck source=tests/kit/lib.sh disable=SC1091
-. "$(dirname "$0")/lib.sh"
+. "$kit_test_dir/lib.sh"
 kit=$(cd "$(dirname "$0")/../.." && pwd)
 
 work=$(mktemp -d "${TMPDIR:-/tmp}/hexkit-quickstart.XXXXXX")
 log="$work/quickstart.log"
 service_pid=""
+# shellcheck disable=SC2317 # invoked by the trap below
 cleanup() {
     [ -n "$service_pid" ] && kill "$service_pid" 2>/dev/null
     rm -rf "$work"

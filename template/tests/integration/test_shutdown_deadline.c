@@ -169,6 +169,10 @@ static void test_slow_request_completes_and_stuck_one_is_cancelled(void **state)
 
 int main(void)
 {
+    /* As the service does: the stop signal is read from worker 0's signalfd. */
+    if (shutdown_block_signals() != 0) {
+        return 1;
+    }
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_slow_request_completes_and_stuck_one_is_cancelled),
     };

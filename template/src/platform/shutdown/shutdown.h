@@ -16,9 +16,17 @@
  * A second SIGTERM or SIGINT exits at once (status 128 + signal). SIGHUP
  * calls the reload hook.
  *
- * Every worker installs its own watchers (libuv delivers a signal to every
- * loop that watches it), so no cross-thread wake-up is needed; only worker
- * 0's watcher counts signals and runs the reload hook.
+ * Signals arrive through a signalfd, not an asynchronous handler: main()
+ * blocks SIGTERM, SIGINT and SIGHUP in every thread with
+ * shutdown_block_signals() before it starts any, and worker 0 reads them
+ * from the signalfd on its loop. A signal is then an ordinary readable fd:
+ * nothing runs in signal context, a signal sent during start-up waits in
+ * the queue instead of being lost, and sanitizers that defer asynchronous
+ * handlers (TSan) see the same behaviour as production.
+ *
+ * Worker 0 marks the process draining and wakes every worker through that
+ * worker's uv_async handle, registered in `struct shutdown` under a mutex.
+ * A worker that registers after the signal stops at once.
  *
  * One `struct shutdown` per process, created by main.c before runtime_run;
  * one `struct shutdown_worker` per worker, on that worker's fiber stack.
@@ -26,6 +34,7 @@
 #ifndef HEXSVC_PLATFORM_SHUTDOWN_SHUTDOWN_H
 #define HEXSVC_PLATFORM_SHUTDOWN_SHUTDOWN_H
 
+#include <pthread.h>
 #include <stdatomic.h>
 #include <stdbool.h>
 #include <stddef.h>
@@ -36,6 +45,9 @@
 #include "platform/runtime/ctx.h"
 
 struct http_server_worker;
+
+/* Upper bound of workers (the config module refuses more). */
+#define SHUTDOWN_MAX_WORKERS 1024
 
 #define SHUTDOWN_DEFAULT_DRAIN_DELAY_MS 5000
 #define SHUTDOWN_DEFAULT_DEADLINE_MS 30000
@@ -56,18 +68,26 @@ struct shutdown {
     atomic_uint workers_left;       /* still draining */
     atomic_uint_fast64_t cancelled; /* requests the deadline cut short */
     atomic_uint_fast64_t reloads;
+    pthread_mutex_t wake_lock;      /* guards wake[] against the signal path */
+    uv_async_t *wake[SHUTDOWN_MAX_WORKERS]; /* by worker index; NULL when absent */
 };
 
 struct shutdown_worker {
     struct shutdown *shutdown;
     struct ctx stop_ctx;            /* cancelled by a stop signal or runtime_stop */
-    uv_signal_t *watchers[3];       /* SIGTERM, SIGINT, SIGHUP (SIGHUP on worker 0 only) */
-    size_t watcher_count;
-    bool primary;                   /* worker 0: counts signals */
+    uv_poll_t *signals;             /* worker 0 only: the signalfd's watcher */
+    int signal_fd;                  /* worker 0 only; -1 elsewhere */
+    uv_async_t *wake;               /* the primary's signal handler wakes us */
+    unsigned index;                 /* runtime_worker_index() */
+    bool primary;                   /* worker 0: watches and counts signals */
 };
 
 void shutdown_init(struct shutdown *shutdown, const struct shutdown_config *config,
                    unsigned workers);
+
+/* Blocks SIGTERM, SIGINT and SIGHUP in the calling thread, and so in every
+ * thread it creates afterwards: call it first in main(). 0 or -errno. */
+int shutdown_block_signals(void);
 
 /* Readiness: true from the first stop signal on. Safe from any thread. */
 bool shutdown_is_draining(const struct shutdown *shutdown);
@@ -76,8 +96,9 @@ bool shutdown_is_draining(const struct shutdown *shutdown);
  * the workers still wake only on a signal or runtime_stop(). */
 void shutdown_begin(struct shutdown *shutdown);
 
-/* From a worker's first fiber: installs this worker's signal watchers.
- * 0, or a libuv error (then call shutdown_worker_end and stop). */
+/* From a worker's first fiber: registers the worker for the stop wake-up;
+ * worker 0 also opens the signalfd. 0, or a negative errno / libuv error
+ * (then call shutdown_worker_end and stop). */
 int shutdown_worker_begin(struct shutdown_worker *worker, struct shutdown *shutdown);
 
 /* Parks until a stop signal or runtime_stop(). */
@@ -88,7 +109,8 @@ void shutdown_worker_wait(struct shutdown_worker *worker);
 uint64_t shutdown_worker_drain(struct shutdown_worker *worker,
                                struct http_server_worker *const *servers, size_t count);
 
-/* Closes the watchers; the last worker to call it runs runtime_stop(). */
+/* Closes the wake-up handle (and worker 0's signalfd); the last worker to
+ * call it runs runtime_stop(). */
 void shutdown_worker_end(struct shutdown_worker *worker);
 
 /* After runtime_run(): requests cancelled by the deadline (all workers). */
