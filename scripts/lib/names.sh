@@ -82,7 +82,8 @@ names_problem() {
     '')
         echo "the service name is empty; $rule"; return ;;
     *' '* | *'	'*)
-        echo "the service name '$name' contains whitespace; use - or _ between words, e.g. '$(printf '%s' "$name" | tr ' \t' '--')'"
+        names_suggestion=$(printf '%s' "$name" | tr ' \t' '--')
+        echo "the service name '$name' contains whitespace; use - or _ between words, e.g. '$names_suggestion'"
         return ;;
     *[A-Z]*)
         echo "the service name '$name' contains uppercase letters; use lowercase, e.g. '$(printf '%s' "$name" | tr '[:upper:]' '[:lower:]')'"

@@ -10,8 +10,9 @@
 #   test targets are the ones scripts/test-all runs;
 # - ci/scripts/bench-compare passes a steady run and fails a regression;
 # - the generator puts the workflows into a service as .github/workflows/.
-# shellcheck source=lib.sh
-. "$(dirname "$0")/lib.sh"
+kit_test_dir=$(dirname "$0")
+# shellcheck source=tests/kit/lib.sh disable=SC1091
+. "$kit_test_dir/lib.sh"
 ci="$kit_root/ci"
 scratch=$(kit_scratch_dir)
 # shellcheck disable=SC2317 # called by the EXIT trap

@@ -11,8 +11,9 @@
 #   sh tests/kit/test-container.sh      (root; needs scripts/setup --all)
 #
 # HEXKIT_CACHE_DIR moves the debootstrap cache (default build/cache).
+kit_test_dir=$(dirname "$0")
 # shellcheck source=tests/kit/lib.sh
-. "$(dirname "$0")/lib.sh"
+. "$kit_test_dir/lib.sh"
 
 # The Dockerfile's build stage installs what scripts/setup's library group
 # names (the test framework aside); a library added to one and not the other

@@ -14,8 +14,9 @@
 #                          which qemu-user reports as 0 for the guest.
 # --repeat until-pass:2: test_fiber_sleep checks the wake order of 10/20/30 ms
 # sleeps, which an emulated, loaded machine occasionally reorders.
-# shellcheck source=lib.sh
-. "$(dirname "$0")/lib.sh"
+kit_test_dir=$(dirname "$0")
+# shellcheck source=tests/kit/lib.sh disable=SC1091
+. "$kit_test_dir/lib.sh"
 scratch=$(kit_scratch_dir)
 # shellcheck disable=SC2317 # called by the EXIT trap
 cleanup() { [ "${HEXKIT_KEEP_TMP:-0}" = 1 ] || rm -rf "$scratch"; }

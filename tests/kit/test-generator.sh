@@ -13,8 +13,9 @@
 # The sh -c scripts below take their arguments as "$1" on purpose.
 # shellcheck disable=SC2016
 set -u
+kit_test_dir=$(dirname "$0")
 # shellcheck source=tests/kit/lib.sh disable=SC1091
-. "$(dirname "$0")/lib.sh"
+. "$kit_test_dir/lib.sh"
 
 fixture="$kit_root/tests/kit/fixtures/template"
 fixture_manifest="$kit_root/tests/kit/fixtures/example-manifest"

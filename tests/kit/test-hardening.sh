@@ -12,8 +12,9 @@
 #
 #   sh tests/kit/test-hardening.sh
 #   HEXKIT_RELEASE_BINARY=path  check this release binary instead of building one
-# shellcheck source=lib.sh
-. "$(dirname "$0")/lib.sh"
+kit_test_dir=$(dirname "$0")
+# shellcheck source=tests/kit/lib.sh disable=SC1091
+. "$kit_test_dir/lib.sh"
 hardening="$kit_root/hardening"
 check_binary="$hardening/check-binary"
 scratch=$(kit_scratch_dir)

@@ -9,8 +9,9 @@
 # with a typo must fail, so the validator is shown to catch one.
 #
 #   sh tests/kit/test-k8s.sh
+kit_test_dir=$(dirname "$0")
 # shellcheck source=tests/kit/lib.sh
-. "$(dirname "$0")/lib.sh"
+. "$kit_test_dir/lib.sh"
 
 manifests="$kit_root/template/deploy/k8s"
 checker="$kit_root/tests/kit/lib/k8s_check.py"

@@ -8,8 +8,9 @@
 # also catch a tampered file).
 #
 #   sh tests/kit/test-release.sh        (needs scripts/setup --all)
+kit_test_dir=$(dirname "$0")
 # shellcheck source=tests/kit/lib.sh
-. "$(dirname "$0")/lib.sh"
+. "$kit_test_dir/lib.sh"
 
 for tool in minisign diffoscope dpkg-deb jq git cmake; do
     if ! command -v "$tool" >/dev/null 2>&1; then

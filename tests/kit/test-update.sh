@@ -13,8 +13,9 @@
 # The sh -c scripts below take their arguments as "$1" on purpose.
 # shellcheck disable=SC2016
 set -u
+kit_test_dir=$(dirname "$0")
 # shellcheck source=tests/kit/lib.sh disable=SC1091
-. "$(dirname "$0")/lib.sh"
+. "$kit_test_dir/lib.sh"
 
 work=$(kit_scratch_dir)
 trap '[ "${HEXKIT_KEEP_TMP:-0}" = 1 ] || rm -rf "$work"' EXIT

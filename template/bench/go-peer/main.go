@@ -18,7 +18,11 @@
 // point is that both servers do comparable work per request.
 //
 // Flags: --host (default 127.0.0.1), --port (default $HEXSVC_PORT or 8080),
-// --public-url (prefix of short_url, default http://localhost:<port>).
+// --public-url (prefix of short_url, default http://localhost:<port>),
+// --store memory|sqlite (default memory), --data-dir (the SQLite file's
+// directory, default "data"). The SQLite store (sqlite.go) is compiled only
+// with `-tags sqlite` and Debian's golang-github-mattn-go-sqlite3-dev (CGO),
+// so the default build stays standard library only.
 // GOMAXPROCS is left at its default (every CPU), as a user would run it.
 package main
 
@@ -68,6 +72,20 @@ type link struct {
 	hits      atomic.Uint64 // counted under the read lock, so atomic
 }
 
+// linkStore is what the handlers need from a store: insert fails with
+// errCodeTaken when the code exists (any other error is the store failing),
+// find answers nil, nil for an unknown code.
+type linkStore interface {
+	insert(l *link) error
+	find(code string) (*link, error)
+}
+
+// storeOpeners maps --store to a constructor; sqlite.go adds "sqlite" when
+// built with -tags sqlite. Written only by init functions, before main.
+var storeOpeners = map[string]func(dataDir string) (linkStore, error){
+	"memory": func(string) (linkStore, error) { return &store{links: make(map[string]*link)}, nil },
+}
+
 type store struct {
 	mu    sync.RWMutex
 	links map[string]*link
@@ -85,10 +103,10 @@ func (s *store) insert(l *link) error {
 	return nil
 }
 
-func (s *store) find(code string) *link {
+func (s *store) find(code string) (*link, error) {
 	s.mu.RLock()
 	defer s.mu.RUnlock()
-	return s.links[code]
+	return s.links[code], nil
 }
 
 type apiError struct {
@@ -170,7 +188,7 @@ func validateAlias(alias string) *apiError {
 }
 
 type server struct {
-	links     *store
+	links     linkStore
 	publicURL string // prefix of every short_url, no trailing slash
 }
 
@@ -214,8 +232,11 @@ func (s *server) createLink(target, alias string, hasAlias bool) (*link, *apiErr
 	l := &link{url: target, createdAt: time.Now().UTC()}
 	if hasAlias {
 		l.code = alias
-		if s.links.insert(l) != nil {
-			return nil, newAPIError(http.StatusConflict, "alias_taken", "this alias is already in use")
+		if err := s.links.insert(l); err != nil {
+			if errors.Is(err, errCodeTaken) {
+				return nil, newAPIError(http.StatusConflict, "alias_taken", "this alias is already in use")
+			}
+			return nil, storeUnavailable(err)
 		}
 		return l, nil
 	}
@@ -228,11 +249,20 @@ func (s *server) createLink(target, alias string, hasAlias bool) (*link, *apiErr
 			continue
 		}
 		l.code = code
-		if s.links.insert(l) == nil {
+		err = s.links.insert(l)
+		if err == nil {
 			return l, nil
+		}
+		if !errors.Is(err, errCodeTaken) {
+			return nil, storeUnavailable(err)
 		}
 	}
 	return nil, newAPIError(http.StatusServiceUnavailable, "code_space_exhausted", "no free short code could be found, retry later")
+}
+
+func storeUnavailable(err error) *apiError {
+	log.Printf("go-peer: store: %v", err)
+	return newAPIError(http.StatusServiceUnavailable, "store_unavailable", "the link store failed, retry later")
 }
 
 func (s *server) shorten(w http.ResponseWriter, r *http.Request) {
@@ -272,7 +302,11 @@ func (s *server) shorten(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *server) stats(w http.ResponseWriter, code string) {
-	l := s.links.find(code)
+	l, err := s.links.find(code)
+	if err != nil {
+		writeError(w, storeUnavailable(err))
+		return
+	}
 	if l == nil {
 		writeError(w, newAPIError(http.StatusNotFound, "not_found", "no link has this code"))
 		return
@@ -285,7 +319,11 @@ func (s *server) stats(w http.ResponseWriter, code string) {
 }
 
 func (s *server) resolve(w http.ResponseWriter, code string) {
-	l := s.links.find(code)
+	l, err := s.links.find(code)
+	if err != nil {
+		writeError(w, storeUnavailable(err))
+		return
+	}
 	if l == nil {
 		writeError(w, newAPIError(http.StatusNotFound, "not_found", "no link has this code"))
 		return
@@ -337,7 +375,18 @@ func main() {
 	host := flag.String("host", "127.0.0.1", "address to listen on")
 	port := flag.Int("port", defaultPort(), "TCP port to listen on")
 	publicURL := flag.String("public-url", "", "prefix of short_url (default http://localhost:<port>)")
+	storeKind := flag.String("store", "memory", "link store: memory, or sqlite when built with -tags sqlite")
+	dataDir := flag.String("data-dir", "data", "directory of the SQLite file")
 	flag.Parse()
+	open, known := storeOpeners[*storeKind]
+	if !known {
+		log.Fatalf("go-peer: --store %q is not available in this build; use memory, or build with "+
+			"-tags sqlite (CGO, golang-github-mattn-go-sqlite3-dev) for sqlite", *storeKind)
+	}
+	links, err := open(*dataDir)
+	if err != nil {
+		log.Fatalf("go-peer: --store %s: %v", *storeKind, err)
+	}
 	if *publicURL == "" {
 		*publicURL = "http://localhost:" + strconv.Itoa(*port)
 	}
@@ -345,7 +394,7 @@ func main() {
 	httpServer := &http.Server{
 		Addr: net.JoinHostPort(*host, strconv.Itoa(*port)),
 		Handler: &server{
-			links:     &store{links: make(map[string]*link)},
+			links:     links,
 			publicURL: strings.TrimRight(*publicURL, "/"),
 		},
 		ReadHeaderTimeout: 10 * time.Second,

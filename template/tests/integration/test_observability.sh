@@ -119,6 +119,14 @@ series=$(grep -c '^http_requests_total{' metrics.txt)
 grep -q 'route="unmatched",method="GET",code="4xx"} 10000' metrics.txt ||
     fail "the 10k unmatched requests are not counted under route=\"unmatched\""
 echo "promtool ok; http_requests_total has $series series after 10000 distinct paths"
+# The limits plan and shedding state (issue 5), with the source of each choice.
+grep -q '^limits_workers{source="the WORKERS setting"} 2$' metrics.txt ||
+    { grep '^limits_' metrics.txt >&2; fail "limits_workers does not say 2 from the setting"; }
+for name in limits_memory_soft_limit_bytes limits_memory_max_bytes limits_shedding \
+    limits_shed_total limits_max_connections_per_worker; do
+    grep -q "^${name}[{ ]" metrics.txt || fail "/metrics lacks $name"
+done
+grep -q '^limits_shedding 0$' metrics.txt || fail "limits_shedding is not 0 at rest"
 
 # ---- 2. a real Prometheus scraping the admin listener -------------------------
 prom_port=$(free_port)
@@ -233,6 +241,26 @@ curl -sS --max-time 5 "http://127.0.0.1:$burn_admin/debug/pprof/goroutine" -o fi
 go tool pprof -top "$burn" fibers.pb.gz >pprof-fibers.txt 2>&1 ||
     { cat pprof-fibers.txt >&2; fail "go tool pprof cannot read the goroutine profile"; }
 grep -q http_worker_accept_loop pprof-fibers.txt || fail "the goroutine profile lacks the accept loop"
+
+# Heap: /alloc allocates 1 MiB per request in burn_heap_alloc and keeps the
+# last 8 MiB; sampled every 512 KiB on average, it must top both the
+# allocated and the in-use space.
+i=0
+while [ "$i" -lt 40 ]; do
+    curl -sS --max-time 10 -o /dev/null "http://127.0.0.1:$burn_api/alloc" ||
+        fail "GET /alloc failed"
+    i=$((i + 1))
+done
+curl -sS --max-time 10 -o heap.pb.gz -w '%{http_code}' \
+    "http://127.0.0.1:$burn_admin/debug/pprof/heap" >heap.code
+[ "$(cat heap.code)" = 200 ] || fail "/debug/pprof/heap answered $(cat heap.code), not 200"
+for index in alloc_space inuse_space; do
+    go tool pprof -top -sample_index="$index" "$burn" heap.pb.gz >"pprof-heap-$index.txt" 2>&1 ||
+        { cat "pprof-heap-$index.txt" >&2; fail "go tool pprof cannot read the heap profile"; }
+    sed -n '/flat%/{n;p;}' "pprof-heap-$index.txt" | grep -q burn_heap_alloc ||
+        { cat "pprof-heap-$index.txt" >&2; fail "the heap profile ($index) does not name burn_heap_alloc first"; }
+    echo "go tool pprof (heap, $index): $(sed -n '/flat%/{n;p;}' "pprof-heap-$index.txt")"
+done
 kill -TERM "$burn_pid"
 wait "$burn_pid" || fail "the burn server did not exit 0"
 

@@ -12,7 +12,8 @@
  *                                the workers keep serving
  *   GET /debug/pprof/goroutine   every fiber's stack: profile.proto, or text
  *                                with ?debug=1 (grouped) or ?debug=2 (each)
- *   GET /debug/pprof/heap        501: not available (see docs/reference)
+ *   GET /debug/pprof/heap        sampled heap profile (pprof_heap.h), gzip'd
+ *                                profile.proto; 501 when sampling is off
  *   GET|POST /debug/pprof/symbol the pprof symbol protocol
  *   GET /debug/fibers            JSON: every fiber of every worker with id,
  *                                name, state, age and stack

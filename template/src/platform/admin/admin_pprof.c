@@ -9,6 +9,7 @@
 
 #include "platform/admin/admin_internal.h"
 #include "platform/pprof/pprof_cpu.h"
+#include "platform/pprof/pprof_heap.h"
 #include "platform/pprof/pprof_profile.h"
 #include "platform/pprof/pprof_symbols.h"
 #include "platform/runtime/ctx.h"
@@ -27,7 +28,8 @@ static int admin_pprof_index(struct http_request *request, struct http_response 
         "\n"
         "profile?seconds=N   CPU profile (SIGPROF sampling), gzip'd profile.proto\n"
         "goroutine           every fiber's stack; ?debug=1 grouped text, ?debug=2 per fiber\n"
-        "heap                not available in this build (501)\n"
+        "heap                sampled allocations (alloc_/inuse_ objects and space), gzip'd\n"
+        "                    profile.proto; 501 when sampling is off\n"
         "symbol              pprof symbol lookups (POST addresses joined by '+')\n"
         "/debug/fibers       every fiber as JSON: id, name, state, age, stack\n"
         "\n"
@@ -221,15 +223,40 @@ static int admin_pprof_goroutine(struct http_request *request, struct http_respo
 
 /* ---- heap, symbol ----------------------------------------------------------- */
 
+struct admin_heap_job {
+    const struct pprof_symbols *symbols;
+    unsigned char *data;
+    size_t len;
+    int rc;
+};
+
+static void admin_encode_heap(void *arg)
+{
+    struct admin_heap_job *job = arg;
+    job->rc = pprof_heap_encode(job->symbols, &job->data, &job->len);
+}
+
+/* The sampled heap profile: alloc_objects, alloc_space, inuse_objects,
+ * inuse_space, as Go's /debug/pprof/heap. Encoding symbolizes every stack,
+ * so it runs on the thread pool. */
 static int admin_pprof_heap(struct http_request *request, struct http_response *response, void *arg)
 {
     struct admin *admin = arg;
     if (!admin_authorized(admin, request, response)) {
         return 0;
     }
-    return http_response_error(response, 501, "not_implemented",
-                               "heap profiles are not available in this build yet; use "
-                               "/debug/pprof/profile for CPU and /metrics for RSS");
+    if (pprof_heap_rate() == 0) {
+        return http_response_error(response, 501, "heap_profile_off",
+                                   "heap sampling is off in this process: set "
+                                   "HEXSVC_HEAP_PROFILE_RATE (for example 512KiB) and restart");
+    }
+    struct admin_heap_job job = {.symbols = admin->symbols};
+    int rc = fiber_offload(request->ctx, admin_encode_heap, &job);
+    if (rc == 0 && job.rc == 0) {
+        return admin_send_profile(response, job.data, job.len);
+    }
+    free(job.data);
+    return rc < 0 ? rc : job.rc;
 }
 
 /* GET: "num_symbols: 1" says lookups work. POST "0xA+0xB": "0xA name" lines. */

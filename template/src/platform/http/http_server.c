@@ -33,11 +33,11 @@ void http_server_config_defaults(struct http_server_config *config)
         .max_header_bytes = (size_t)8 * 1024,
         .max_body_bytes = (size_t)1024 * 1024,
         .max_response_bytes = HTTP_RESPONSE_DEFAULT_MAX_BYTES,
-        .header_timeout_ms = 10 * 1000,
-        .body_timeout_ms = 30 * 1000,
-        .idle_timeout_ms = 60 * 1000,
-        .request_timeout_ms = 30 * 1000,
-        .write_timeout_ms = 30 * 1000,
+        .header_timeout_ms = (uint64_t)10 * 1000,
+        .body_timeout_ms = (uint64_t)30 * 1000,
+        .idle_timeout_ms = (uint64_t)60 * 1000,
+        .request_timeout_ms = (uint64_t)30 * 1000,
+        .write_timeout_ms = (uint64_t)30 * 1000,
         .max_connections = 10000,
     };
 }

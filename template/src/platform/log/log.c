@@ -34,6 +34,7 @@ struct log_buffer {
     pthread_mutex_t lock;
     char *data;
     size_t len;
+    struct log_key_cache keys; /* used under `lock`, by whoever formats */
 };
 
 struct logger {
@@ -319,23 +320,59 @@ static int64_t log_unix_ms(void)
     return (int64_t)now.tv_sec * 1000 + now.tv_nsec / 1000000;
 }
 
+/* Appends a line formatted elsewhere; false when the buffer is full. */
+static bool log_append(struct logger *logger, struct log_buffer *buffer, const char *line,
+                       size_t len, bool *crossed_half)
+{
+    size_t half = logger->buffer_bytes / 2;
+    bool fits = len <= logger->buffer_bytes - buffer->len;
+    *crossed_half = fits && buffer->len < half && buffer->len + len >= half;
+    if (fits) {
+        memcpy(buffer->data + buffer->len, line, len);
+        buffer->len += len;
+    }
+    return fits;
+}
+
+/* The rare path: the buffer has less than a line's worth of room, so the
+ * line is formatted aside and kept only if it fits. */
+static bool log_write_aside(struct logger *logger, struct log_buffer *buffer,
+                            const struct log_entry *entry, bool *crossed_half)
+{
+    char line[LOG_LINE_MAX];
+    size_t len = log_format_entry(&buffer->keys, line, sizeof(line), entry);
+    return log_append(logger, buffer, line, len, crossed_half);
+}
+
 void log_write(struct logger *logger, unsigned buffer_index, enum log_level level,
                const char *message, const struct log_field *fields, size_t count)
 {
     if (!log_enabled(logger, level) || (unsigned)level > LOG_ERROR) {
         return;
     }
-    char line[LOG_LINE_MAX];
-    size_t len = log_format_line(line, sizeof(line), logger->format, log_unix_ms(), level, message,
-                                 fields, count);
+    const struct log_entry entry = {
+        .format = logger->format,
+        .unix_ms = log_unix_ms(),
+        .level = level,
+        .message = message,
+        .fields = fields,
+        .count = count,
+    };
     struct log_buffer *buffer = &logger->buffers[buffer_index % logger->buffer_count];
+    bool fits = true;
+    bool crossed_half = false;
     pthread_mutex_lock(&buffer->lock);
-    size_t half = logger->buffer_bytes / 2;
-    bool fits = len <= logger->buffer_bytes - buffer->len;
-    bool crossed_half = fits && buffer->len < half && buffer->len + len >= half;
-    if (fits) {
-        memcpy(buffer->data + buffer->len, line, len);
-        buffer->len += len;
+    /* Formatted in place while the lock is held (the buffer is this
+     * worker's, so nobody waits on it but the writer's swap): a 4 KiB line
+     * on the stack cost more than the formatting, as the hardening flags
+     * zero every automatic array. */
+    if (logger->buffer_bytes - buffer->len >= LOG_LINE_MAX) {
+        size_t half = logger->buffer_bytes / 2;
+        size_t before = buffer->len;
+        buffer->len += log_format_entry(&buffer->keys, buffer->data + before, LOG_LINE_MAX, &entry);
+        crossed_half = before < half && buffer->len >= half;
+    } else {
+        fits = log_write_aside(logger, buffer, &entry, &crossed_half);
     }
     pthread_mutex_unlock(&buffer->lock);
     if (!fits) {

@@ -4,7 +4,9 @@
  * log_http_observer() returns an http_observer (see http_server.h) that
  * - takes the request id from X-Request-Id when it is well-formed (1 to 64
  *   characters of A-Z a-z 0-9 . _ - : /, as load balancers send them), else
- *   generates "<random prefix>-<counter>"; either way it is stored in
+ *   generates "<random prefix>-<number>" (unique in the process; each worker
+ *   counts in its own stride, so numbers are not consecutive across
+ *   workers); either way it is stored in
  *   request->request_id and echoed in the X-Request-Id response header;
  * - takes the trace id from a valid W3C `traceparent` header
  *   ("00-<32 hex trace id>-<16 hex parent id>-<2 hex flags>", ids not all
@@ -12,7 +14,7 @@
  * - writes one "request" line at info level per answered request, with
  *   request_id, trace_id (when there is one), method, route (the matched
  *   pattern, "" when no route matched), path, status, bytes, duration_ms
- *   and peer.
+ *   (milliseconds with three decimals, i.e. microsecond resolution) and peer.
  *
  * log_request() logs from a handler with the request's ids added, which is
  * what a per-request logger is for.
@@ -30,10 +32,21 @@
 
 #define LOG_REQUEST_MAX_FIELDS 16
 
+/* Generated ids come from per-worker counters, each on its own cache line,
+ * so workers do not bounce one shared line per request: shard s hands out
+ * s + 1, s + 1 + LOG_HTTP_ID_SHARDS, ... so the ids stay unique. */
+#define LOG_HTTP_ID_SHARDS 16
+
+/* Padded rather than _Alignas'd, so a log_http may live in malloc'd memory. */
+struct log_http_id_shard {
+    atomic_uint_fast64_t next; /* the next multiple of the shard count */
+    char pad[64 - sizeof(atomic_uint_fast64_t)];
+};
+
 struct log_http {
     struct logger *logger;
     char id_prefix[17];        /* 16 random hex digits, per process */
-    atomic_uint_fast64_t next_id;
+    struct log_http_id_shard ids[LOG_HTTP_ID_SHARDS];
 };
 
 /* 0, or -EIO when no random prefix could be had. */

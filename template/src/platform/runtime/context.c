@@ -11,6 +11,7 @@
 
 #include <stdint.h>
 #include <stdlib.h>
+#include <string.h>
 
 #if defined(HEXSVC_CONTEXT_X86_64) || defined(HEXSVC_CONTEXT_AARCH64)
 
@@ -21,6 +22,34 @@ void hexsvc_context_trampoline(void);
 void context_switch(struct fiber_context *from, struct fiber_context *to)
 {
     hexsvc_context_switch(&from->stack_pointer, to->stack_pointer);
+}
+
+/*
+ * The switch pops code addresses into registers, so the frame holds them in
+ * pointer-sized slots. ISO C has no conversion between function and object
+ * pointers (and a round trip through an integer hides provenance from the
+ * optimizer), so the bits are copied; both ABIs give them the same size.
+ */
+_Static_assert(sizeof(fiber_context_entry) == sizeof(void *), "code pointer fits a frame slot");
+_Static_assert(sizeof(&hexsvc_context_trampoline) == sizeof(void *),
+               "code pointer fits a frame slot");
+
+static void context_store_entry(void **slot, fiber_context_entry entry)
+{
+    memcpy(slot, &entry, sizeof(entry));
+}
+
+static void context_store_trampoline(void **slot)
+{
+    void (*trampoline)(void) = hexsvc_context_trampoline;
+    memcpy(slot, &trampoline, sizeof(trampoline));
+}
+
+/* The highest 16-byte aligned address of the stack, as a pointer into it. */
+static char *context_stack_top(void *stack_low, size_t stack_size)
+{
+    char *end = (char *)stack_low + stack_size;
+    return end - ((uintptr_t)end & 15u);
 }
 
 #endif
@@ -37,16 +66,15 @@ void context_switch(struct fiber_context *from, struct fiber_context *to)
 void context_init(struct fiber_context *context, void *stack_low, size_t stack_size,
                   fiber_context_entry entry, void *arg)
 {
-    uintptr_t top = ((uintptr_t)stack_low + stack_size) & ~(uintptr_t)15;
-    void **frame = (void **)(top - 7 * sizeof(void *));
+    void **frame = (void **)(void *)(context_stack_top(stack_low, stack_size) - 7 * sizeof(void *));
 
-    frame[0] = NULL;                             /* r15 */
-    frame[1] = NULL;                             /* r14 */
-    frame[2] = arg;                              /* r13 */
-    frame[3] = (void *)(uintptr_t)entry;         /* r12 */
-    frame[4] = NULL;                             /* rbx */
-    frame[5] = NULL;                             /* rbp: ends frame-pointer walks */
-    frame[6] = (void *)(uintptr_t)hexsvc_context_trampoline; /* return address */
+    frame[0] = NULL;                          /* r15 */
+    frame[1] = NULL;                          /* r14 */
+    frame[2] = arg;                           /* r13 */
+    context_store_entry(&frame[3], entry);    /* r12 */
+    frame[4] = NULL;                          /* rbx */
+    frame[5] = NULL;                          /* rbp: ends frame-pointer walks */
+    context_store_trampoline(&frame[6]);      /* return address */
     context->stack_pointer = frame;
 }
 
@@ -60,15 +88,14 @@ void context_init(struct fiber_context *context, void *stack_low, size_t stack_s
 void context_init(struct fiber_context *context, void *stack_low, size_t stack_size,
                   fiber_context_entry entry, void *arg)
 {
-    uintptr_t top = ((uintptr_t)stack_low + stack_size) & ~(uintptr_t)15;
-    void **frame = (void **)(top - 160);
+    void **frame = (void **)(void *)(context_stack_top(stack_low, stack_size) - 160);
 
     for (size_t i = 0; i < 160 / sizeof(void *); i++) {
         frame[i] = NULL;
     }
-    frame[0] = (void *)(uintptr_t)entry;                      /* x19 */
-    frame[1] = arg;                                           /* x20 */
-    frame[11] = (void *)(uintptr_t)hexsvc_context_trampoline; /* x30 */
+    context_store_entry(&frame[0], entry); /* x19 */
+    frame[1] = arg;                        /* x20 */
+    context_store_trampoline(&frame[11]);  /* x30 */
     context->stack_pointer = frame;
 }
 

@@ -14,15 +14,46 @@
 
 #include "platform/runtime/runtime_internal.h"
 
-static void ctx_end(struct ctx *ctx, int error)
+static void ctx_end_one(struct ctx *ctx, int error)
 {
-    if (ctx->error != 0) {
-        return;
-    }
     ctx->error = error;
     waiter_list_wake_all(&ctx->waiters, error);
-    for (struct ctx *child = ctx->first_child; child != NULL; child = child->next_sibling) {
-        ctx_end(child, error);
+}
+
+/* The first of ctx and its later siblings that has not ended, or NULL. */
+static struct ctx *ctx_first_live(struct ctx *ctx)
+{
+    while (ctx != NULL && ctx->error != 0) {
+        ctx = ctx->next_sibling;
+    }
+    return ctx;
+}
+
+/*
+ * Ends root and its live descendants in pre-order. Iterative, because a
+ * tree's depth is the application's to choose and a fiber's stack is small:
+ * the walk follows the parent links instead of recursing. A descendant that
+ * has already ended has ended its own subtree, so the walk skips it; every
+ * node it visits it ends first, which is also what marks it visited.
+ */
+static void ctx_end(struct ctx *root, int error)
+{
+    if (root->error != 0) {
+        return;
+    }
+    ctx_end_one(root, error);
+    struct ctx *node = root;
+    for (;;) {
+        struct ctx *next = ctx_first_live(node->first_child);
+        while (next == NULL) {
+            if (node == root) {
+                return;
+            }
+            next = ctx_first_live(node->next_sibling);
+            node = node->parent;
+        }
+        ctx_end_one(next, error);
+        node = next;
     }
 }
 

@@ -17,6 +17,7 @@
 #include "platform/log/log.h"
 #include "platform/log/log_format.h"
 #include "platform/log/log_http.h"
+#include "platform/time/time_format.h"
 
 /* 2006-01-02T15:04:05.123Z */
 #define TEST_UNIX_MS 1136214245123LL
@@ -123,6 +124,198 @@ static void test_text_format(void **state)
     line[len] = '\0';
     assert_string_equal(line, "2006-01-02T15:04:05.123Z INFO  request route=/x "
                               "note=\"two words\" status=200\n");
+}
+
+static void test_numbers_are_written_exactly(void **state)
+{
+    (void)state;
+    char line[512];
+    struct log_field fields[] = {
+        LOG_INT("min", INT64_MIN), LOG_INT("zero", 0),   LOG_UINT("u", 7),
+        LOG_MILLI("ms", 1250),     LOG_MILLI("tiny", 5), LOG_MILLI("negative", -1005),
+        LOG_MILLI("whole", 3000),
+    };
+    size_t len = log_format_line(line, sizeof(line), LOG_FORMAT_JSON, TEST_UNIX_MS, LOG_INFO, "n",
+                                 fields, sizeof(fields) / sizeof(fields[0]));
+    line[len] = '\0';
+    assert_non_null(strstr(line, "\"min\":-9223372036854775808,\"zero\":0,\"u\":7,"
+                                 "\"ms\":1.250,\"tiny\":0.005,\"negative\":-1.005,"
+                                 "\"whole\":3.000}"));
+    assert_json_object(line, len);
+}
+
+/* The formatter's own calendar must agree with time_format_rfc3339_ms()
+ * (gmtime_r) everywhere: leap days, century rules, the ends of the range. */
+static void test_line_time_matches_time_format(void **state)
+{
+    (void)state;
+    static const int64_t instants[] = {
+        0,
+        TEST_UNIX_MS,
+        951782400000LL,   /* 2000-02-29 */
+        951868799999LL,   /* 2000-02-29T23:59:59.999 */
+        4107542400000LL,  /* 2100-03-01 */
+        1709164800123LL,  /* 2024-02-29 */
+        253402300799999LL, /* the last instant with a four-digit year */
+        253402300800000LL, /* past it: the epoch */
+        -1,
+    };
+    for (size_t i = 0; i < sizeof(instants) / sizeof(instants[0]); i++) {
+        char expected[TIME_RFC3339_MS_SIZE];
+        (void)time_format_rfc3339_ms(instants[i], expected);
+        char line[256];
+        size_t len = log_format_line(line, sizeof(line), LOG_FORMAT_JSON, instants[i], LOG_INFO,
+                                     "t", NULL, 0);
+        line[len] = '\0';
+        assert_memory_equal(line + strlen("{\"time\":\""), expected, strlen(expected));
+    }
+    /* One instant a day for 400 years covers every calendar rule. */
+    for (int64_t day = 0; day < 146097; day += 1) {
+        int64_t unix_ms = day * 86400000LL + (day % 86400000LL);
+        char expected[TIME_RFC3339_MS_SIZE];
+        (void)time_format_rfc3339_ms(unix_ms, expected);
+        char line[256];
+        size_t len =
+            log_format_line(line, sizeof(line), LOG_FORMAT_JSON, unix_ms, LOG_INFO, "t", NULL, 0);
+        line[len] = '\0';
+        assert_memory_equal(line + strlen("{\"time\":\""), expected, strlen(expected));
+    }
+}
+
+/* Redaction looks at every position of the key in any case, including a
+ * word at the very end and words in short keys. */
+static void test_sensitivity_matches_anywhere_in_any_case(void **state)
+{
+    (void)state;
+    static const char *const sensitive[] = {
+        "email",         "EMAIL",           "x_eMaIl",
+        "tokentoken",    "my_access_token", "AuthorizationHeader",
+        "pass_password", "s_secret",        "token_"};
+    static const char *const plain[] = {"",     "e",     "tokn",   "passw0rd",   "route",
+                                        "emai", "secre", "method", "authorize",  "path",
+                                        "peer", "bytes", "status", "duration_ms"};
+    for (size_t i = 0; i < sizeof(sensitive) / sizeof(sensitive[0]); i++) {
+        assert_true(log_key_is_sensitive(sensitive[i]));
+    }
+    for (size_t i = 0; i < sizeof(plain) / sizeof(plain[0]); i++) {
+        assert_false(log_key_is_sensitive(plain[i]));
+    }
+}
+
+/* Escapes in the middle of long plain runs, and every control byte. */
+static void test_escaping_between_plain_runs(void **state)
+{
+    (void)state;
+    char value[64];
+    for (unsigned c = 1; c < 0x20; c++) {
+        snprintf(value, sizeof(value), "plain run %c and more plain text", (char)c);
+        struct log_field field = LOG_STR("v", value);
+        char line[256];
+        size_t len =
+            log_format_line(line, sizeof(line), LOG_FORMAT_JSON, 0, LOG_INFO, "m", &field, 1);
+        assert_json_object(line, len);
+        line[len] = '\0';
+        assert_non_null(strstr(line, "\"v\":\"plain run "));
+        assert_non_null(strstr(line, " and more plain text\"}"));
+    }
+    struct log_field field = LOG_STR("k", "a\x7f\"b\\c");
+    char line[256];
+    size_t len = log_format_line(line, sizeof(line), LOG_FORMAT_JSON, 0, LOG_INFO, "m", &field, 1);
+    line[len] = '\0';
+    assert_non_null(strstr(line, "\"k\":\"a\\u007f\\\"b\\\\c\"}"));
+}
+
+/* The reference: escape byte by byte, as the format defines it. */
+static size_t reference_escape(const char *text, char *out)
+{
+    static const char hex[] = "0123456789abcdef";
+    size_t n = 0;
+    for (const unsigned char *p = (const unsigned char *)text; *p != '\0'; p++) {
+        if (*p == '"' || *p == '\\') {
+            out[n++] = '\\';
+            out[n++] = (char)*p;
+        } else if (*p == '\n' || *p == '\r' || *p == '\t') {
+            out[n++] = '\\';
+            out[n++] = *p == '\n' ? 'n' : *p == '\r' ? 'r' : 't';
+        } else if (*p < 0x20 || *p == 0x7F) {
+            out[n++] = '\\';
+            out[n++] = 'u';
+            out[n++] = '0';
+            out[n++] = '0';
+            out[n++] = hex[*p >> 4];
+            out[n++] = hex[*p & 0xF];
+        } else {
+            out[n++] = (char)*p;
+        }
+    }
+    out[n] = '\0';
+    return n;
+}
+
+/* Every byte value at every offset of a 19-byte value (so through both the
+ * eight-at-a-time and the byte-at-a-time paths) escapes as the reference. */
+static void test_escaping_agrees_with_the_reference_at_every_offset(void **state)
+{
+    (void)state;
+    for (unsigned byte = 1; byte < 256; byte++) {
+        for (size_t offset = 0; offset < 19; offset++) {
+            char value[20];
+            memset(value, 'a', 19);
+            value[19] = '\0';
+            value[offset] = (char)byte;
+            char expected[160];
+            size_t expected_len = reference_escape(value, expected);
+            struct log_field field = LOG_STR("v", value);
+            char line[256];
+            size_t len =
+                log_format_line(line, sizeof(line), LOG_FORMAT_JSON, 0, LOG_INFO, "m", &field, 1);
+            line[len] = '\0';
+            const char *at = strstr(line, ",\"v\":\"");
+            assert_non_null(at);
+            at += strlen(",\"v\":\"");
+            assert_memory_equal(at, expected, expected_len);
+            assert_string_equal(at + expected_len, "\"}\n");
+        }
+    }
+}
+
+/* The key cache never trusts an address alone: a buffer reused for another
+ * key is examined again, and cached lines equal uncached ones. */
+static void test_key_cache_checks_the_text_not_just_the_address(void **state)
+{
+    (void)state;
+    struct log_key_cache cache;
+    memset(&cache, 0, sizeof(cache));
+    char key[40] = "route";
+    char cached[256];
+    char plain[256];
+    for (int round = 0; round < 2; round++) {
+        struct log_field fields[] = {LOG_STR(key, "v"), LOG_STR("we\"ird", "w")};
+        const struct log_entry entry = {.format = LOG_FORMAT_JSON,
+                                        .level = LOG_INFO,
+                                        .message = "m",
+                                        .fields = fields,
+                                        .count = 2};
+        size_t len = log_format_entry(&cache, cached, sizeof(cached), &entry);
+        size_t plain_len =
+            log_format_line(plain, sizeof(plain), LOG_FORMAT_JSON, 0, LOG_INFO, "m", fields, 2);
+        assert_int_equal(len, plain_len);
+        assert_memory_equal(cached, plain, len);
+    }
+    strcpy(key, "password");
+    struct log_field secret = LOG_STR(key, "hunter2");
+    const struct log_entry entry = {.format = LOG_FORMAT_JSON,
+                                    .level = LOG_INFO,
+                                    .message = "m",
+                                    .fields = &secret,
+                                    .count = 1};
+    size_t len = log_format_entry(&cache, cached, sizeof(cached), &entry);
+    cached[len] = '\0';
+    assert_null(strstr(cached, "hunter2"));
+    strcpy(key, "a_key_longer_than_the_cache_keeps_token");
+    len = log_format_entry(&cache, cached, sizeof(cached), &entry);
+    cached[len] = '\0';
+    assert_null(strstr(cached, "hunter2"));
 }
 
 static void test_parse_level_and_format(void **state)
@@ -246,6 +439,12 @@ int main(void)
         cmocka_unit_test(test_sensitive_keys_are_redacted),
         cmocka_unit_test(test_long_lines_are_cut_but_stay_json),
         cmocka_unit_test(test_text_format),
+        cmocka_unit_test(test_numbers_are_written_exactly),
+        cmocka_unit_test(test_line_time_matches_time_format),
+        cmocka_unit_test(test_sensitivity_matches_anywhere_in_any_case),
+        cmocka_unit_test(test_escaping_between_plain_runs),
+        cmocka_unit_test(test_key_cache_checks_the_text_not_just_the_address),
+        cmocka_unit_test(test_escaping_agrees_with_the_reference_at_every_offset),
         cmocka_unit_test(test_parse_level_and_format),
         cmocka_unit_test(test_writer_delivers_lines_and_honours_the_level),
         cmocka_unit_test(test_a_full_pipe_drops_lines_without_blocking),

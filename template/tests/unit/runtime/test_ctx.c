@@ -1,5 +1,6 @@
 /* Deadlines and cancellation reach parked fibers; children inherit both. */
 #include <errno.h>
+#include <stdlib.h>
 
 #include "runtime_test.h"
 
@@ -166,6 +167,84 @@ static void test_cancelling_a_child_leaves_the_parent_live(void **state)
     run_in_runtime(body_cancel_does_not_touch_parent, NULL);
 }
 
+/*
+ * Ending a ctx walks its whole subtree: every live descendant ends with the
+ * same error, and a subtree that already ended keeps its own error.
+ *   root -- a -- a1
+ *        |    `- a2 -- a2x
+ *        |-- b (timed out) -- b1
+ *        `-- c -- c1
+ */
+static void body_cancel_reaches_every_descendant(void *arg)
+{
+    (void)arg;
+    struct ctx root, a, a1, a2, a2x, b, b1, c, c1;
+    ctx_with_cancel(&root, ctx_background());
+    ctx_with_cancel(&a, &root);
+    ctx_with_cancel(&a1, &a);
+    ctx_with_cancel(&a2, &a);
+    ctx_with_cancel(&a2x, &a2);
+    ctx_with_deadline(&b, &root, 0); /* already past: the first check expires it */
+    ctx_with_cancel(&b1, &b);
+    ctx_with_cancel(&c, &root);
+    ctx_with_cancel(&c1, &c);
+    CHECK_EQ(ctx_err(&b), -ETIMEDOUT);
+    CHECK_EQ(ctx_err(&b1), -ETIMEDOUT);
+
+    ctx_cancel(&root);
+    struct ctx *cancelled[] = {&root, &a, &a1, &a2, &a2x, &c, &c1};
+    for (size_t i = 0; i < sizeof(cancelled) / sizeof(cancelled[0]); i++) {
+        CHECK_EQ(ctx_err(cancelled[i]), -ECANCELED);
+    }
+    CHECK_EQ(ctx_err(&b), -ETIMEDOUT);
+    CHECK_EQ(ctx_err(&b1), -ETIMEDOUT);
+    CHECK_EQ(ctx_err(ctx_background()), 0);
+
+    struct ctx *leaves_first[] = {&c1, &c, &b1, &b, &a2x, &a2, &a1, &a, &root};
+    for (size_t i = 0; i < sizeof(leaves_first) / sizeof(leaves_first[0]); i++) {
+        ctx_release(leaves_first[i]);
+    }
+}
+
+static void test_cancel_reaches_every_descendant(void **state)
+{
+    (void)state;
+    run_in_runtime(body_cancel_reaches_every_descendant, NULL);
+}
+
+/*
+ * A chain far deeper than a recursive walk could take on a fiber's 64 KiB
+ * stack: ending it must not use stack in proportion to the depth.
+ */
+#define CTX_TEST_DEEP_CHAIN 100000
+
+static void body_cancel_deep_chain(void *arg)
+{
+    (void)arg;
+    struct ctx *chain = calloc(CTX_TEST_DEEP_CHAIN, sizeof(*chain));
+    CHECK(chain != NULL);
+    if (chain == NULL) {
+        return;
+    }
+    ctx_with_cancel(&chain[0], ctx_background());
+    for (size_t i = 1; i < CTX_TEST_DEEP_CHAIN; i++) {
+        ctx_with_cancel(&chain[i], &chain[i - 1]);
+    }
+    ctx_cancel(&chain[0]);
+    CHECK_EQ(ctx_err(&chain[CTX_TEST_DEEP_CHAIN - 1]), -ECANCELED);
+    CHECK_EQ(ctx_err(&chain[CTX_TEST_DEEP_CHAIN / 2]), -ECANCELED);
+    for (size_t i = CTX_TEST_DEEP_CHAIN; i > 0; i--) {
+        ctx_release(&chain[i - 1]);
+    }
+    free(chain);
+}
+
+static void test_cancel_of_a_deep_chain_uses_bounded_stack(void **state)
+{
+    (void)state;
+    run_in_runtime(body_cancel_deep_chain, NULL);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -174,6 +253,8 @@ int main(void)
         cmocka_unit_test(test_child_is_cancelled_with_its_parent),
         cmocka_unit_test(test_child_inherits_the_earlier_deadline),
         cmocka_unit_test(test_cancelling_a_child_leaves_the_parent_live),
+        cmocka_unit_test(test_cancel_reaches_every_descendant),
+        cmocka_unit_test(test_cancel_of_a_deep_chain_uses_bounded_stack),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -38,7 +38,7 @@ static int wait_child(pid_t pid)
         if (done == pid) {
             return status;
         }
-        struct timespec pause = {.tv_sec = 0, .tv_nsec = 10 * 1000 * 1000};
+        struct timespec pause = {.tv_sec = 0, .tv_nsec = 10L * 1000 * 1000};
         nanosleep(&pause, NULL);
     }
     kill(pid, SIGKILL);
