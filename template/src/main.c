@@ -355,7 +355,34 @@ struct runner {
     struct shutdown shutdown;   /* drain on SIGTERM/SIGINT */
     struct http_admission admission;
     atomic_int exit_status;
+    int argc; /* kept for SIGHUP, which reads the settings again */
+    char **argv;
 };
+
+/*
+ * SIGHUP (on worker 0): reads the settings again, from the config file, the
+ * environment and the flags, and applies what can change while serving: the
+ * log level. Everything else keeps its start-up value until the next start
+ * (listeners, workers and stores are not rebuilt under load). A file that
+ * no longer parses is reported by name and the running values stay.
+ */
+static void reload_settings(void *arg)
+{
+    struct runner *runner = arg;
+    static struct settings fresh; /* large; only worker 0 ever runs this */
+    int status = load_settings(&fresh, runner->argc, runner->argv);
+    if (status >= 0) {
+        fprintf(stderr, "hexsvc: SIGHUP: the settings did not load; nothing changed\n");
+        return;
+    }
+    enum log_level level;
+    if (log_parse_level(fresh.log_level, &level) != 0) {
+        return; /* load_settings has already checked it */
+    }
+    log_set_level(runner->observe.logger, level);
+    log_write(runner->observe.logger, 0, LOG_INFO, "settings reloaded",
+              (struct log_field[]){LOG_STR("log_level", log_level_name(level))}, 1);
+}
 
 static bool admit_work(void *arg, uint64_t body_bytes)
 {
@@ -881,10 +908,14 @@ int main(int argc, char **argv)
         destroy_service(&service);
         return EXIT_FAILURE;
     }
+    runner.argc = argc;
+    runner.argv = argv;
     struct shutdown_config stop = {
         .drain_delay_ms = service.settings.drain_delay_ms,
         .deadline_ms = service.settings.shutdown_timeout_ms,
         .program = "hexsvc",
+        .on_reload = reload_settings,
+        .reload_arg = &runner,
     };
     shutdown_init(&runner.shutdown, &stop, runner.limits.plan.workers);
 

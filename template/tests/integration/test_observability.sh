@@ -306,7 +306,7 @@ mkdir runbook
     ADMIN=127.0.0.1:$burn_admin ADMIN_TOKEN=$token PROFILE_SECONDS=1 BINARY=$burn \
         sh -eu ../runbook.sh >../runbook.out 2>&1
 ) || { cat runbook.out >&2; fail "the RUNBOOK capture commands failed"; }
-for file in cpu.pb.gz fibers.json goroutines.txt; do
+for file in cpu.pb.gz fibers.json goroutines.txt heap.pb.gz; do
     [ -s "runbook/$file" ] || fail "the RUNBOOK commands did not produce $file"
 done
 jq -e '.fibers | length > 0' runbook/fibers.json >/dev/null || fail "fibers.json has no fiber"

@@ -6,12 +6,14 @@
 #include <setjmp.h>
 #include <signal.h>
 #include <stdarg.h>
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <cmocka.h>
@@ -135,6 +137,63 @@ static void test_sigint_stops_cleanly(void **state)
     assert_non_null(strstr(service.output, "SIGINT"));
 }
 
+/* Polls the child's output for `text` for up to five seconds. */
+static bool output_shows(struct test_service *service, const char *text)
+{
+    for (int i = 0; i < 500; i++) {
+        test_service_drain_output(service);
+        if (strstr(service->output, text) != NULL) {
+            return true;
+        }
+        struct timespec pause = {.tv_sec = 0, .tv_nsec = 10L * 1000 * 1000};
+        nanosleep(&pause, NULL);
+    }
+    return false;
+}
+
+static void write_config(const char *path, const char *text)
+{
+    FILE *file = fopen(path, "w");
+    assert_non_null(file);
+    assert_true(fputs(text, file) >= 0);
+    assert_int_equal(fclose(file), 0);
+}
+
+/* SIGHUP reads the config file again and applies the log level; a file
+ * that no longer parses changes nothing. */
+static void test_sighup_reloads_the_log_level(void **state)
+{
+    (void)state;
+    static struct test_service service;
+    static struct test_http_response response;
+    char path[] = "/tmp/hexsvc-reload-XXXXXX";
+    int fd = mkstemp(path);
+    assert_true(fd >= 0);
+    close(fd);
+    write_config(path, "log_level = warn\n");
+    const char *args[] = {"--config", path, NULL};
+    assert_true(test_service_start(&service, HEXSVC_BINARY, args, NULL));
+
+    assert_true(test_http_request(service.port, "GET", "/healthz", NULL, &response));
+    assert_int_equal(response.status, 200);
+    write_config(path, "log_level = info\n");
+    kill(service.pid, SIGHUP);
+    assert_true(output_shows(&service, "\"msg\":\"settings reloaded\",\"log_level\":\"info\""));
+    /* Only the request after the reload is logged. */
+    assert_null(strstr(service.output, "\"msg\":\"request\""));
+    assert_true(test_http_request(service.port, "GET", "/healthz", NULL, &response));
+    assert_true(output_shows(&service, "\"msg\":\"request\""));
+
+    write_config(path, "log_level = loud\n");
+    kill(service.pid, SIGHUP);
+    assert_true(output_shows(&service, "nothing changed"));
+    assert_non_null(strstr(service.output, "'loud'"));
+
+    int status = test_service_stop(&service, SIGTERM, 15000);
+    unlink(path);
+    assert_int_equal(status, 0);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -142,6 +201,7 @@ int main(void)
         cmocka_unit_test(test_bad_settings_are_refused_by_name),
         cmocka_unit_test(test_serves_health_and_sample_route),
         cmocka_unit_test(test_sigint_stops_cleanly),
+        cmocka_unit_test(test_sighup_reloads_the_log_level),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
