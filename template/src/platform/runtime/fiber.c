@@ -132,6 +132,14 @@ static void fiber_enqueue(struct worker *worker, struct fiber *fiber)
     }
     worker->run_tail = fiber;
     worker->run_count++;
+    /* Called from a libuv callback (a timer, a poll, an async) during
+     * uv_run(UV_RUN_ONCE): libuv runs expired timers *before* it polls, so
+     * without this it would go on to block in epoll_wait until the next
+     * event while this fiber waits, runnable. uv_stop() makes that poll
+     * non-blocking and uv_run() return to the scheduler. */
+    if (worker->in_loop) {
+        uv_stop(&worker->loop);
+    }
 }
 
 static struct fiber *fiber_dequeue(struct worker *worker)

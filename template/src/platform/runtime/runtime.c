@@ -123,12 +123,21 @@ static void worker_main_fiber(void *arg)
     worker->main_fn(worker->main_arg);
 }
 
+/* One pass of the loop; marks it so fiber_enqueue knows a callback is
+ * waking fibers from inside uv_run(). */
+static void worker_poll(struct worker *worker, uv_run_mode mode)
+{
+    worker->in_loop = true;
+    uv_run(&worker->loop, mode);
+    worker->in_loop = false;
+}
+
 static void worker_schedule(struct worker *worker)
 {
     for (;;) {
         fiber_run_ready(worker);
         if (worker->run_count > 0) {
-            uv_run(&worker->loop, UV_RUN_NOWAIT);
+            worker_poll(worker, UV_RUN_NOWAIT);
             continue;
         }
         if (worker->live_count == 0 && (worker->stopping || !uv_loop_alive(&worker->loop))) {
@@ -139,11 +148,11 @@ static void worker_schedule(struct worker *worker)
              * and none can run: only runtime_stop() can help now, so wait
              * for it (the stop handle is normally unreferenced). */
             uv_ref((uv_handle_t *)&worker->stop_async);
-            uv_run(&worker->loop, UV_RUN_ONCE);
+            worker_poll(worker, UV_RUN_ONCE);
             uv_unref((uv_handle_t *)&worker->stop_async);
             continue;
         }
-        uv_run(&worker->loop, UV_RUN_ONCE);
+        worker_poll(worker, UV_RUN_ONCE);
     }
 }
 

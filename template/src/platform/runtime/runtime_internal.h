@@ -112,6 +112,9 @@ struct worker {
     size_t pool_limit;
     struct ctx root;
     bool stopping;
+    /* Inside uv_run(): a fiber made runnable by a libuv callback must stop
+     * the loop from blocking (see fiber_enqueue). */
+    bool in_loop;
     bool tearing_down; /* pools only shrink from here on */
     /* tcp.c's per-worker state */
     struct tcp_conn *free_conns;
