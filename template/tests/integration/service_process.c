@@ -55,6 +55,20 @@ void test_service_drain_output(struct test_service *service)
     }
 }
 
+/* Exports each "NAME=value" of env (NULL-terminated, may be NULL). */
+static void set_environment(const char *const *env)
+{
+    for (size_t i = 0; env != NULL && env[i] != NULL; i++) {
+        char name[128];
+        const char *equals = strchr(env[i], '=');
+        if (equals != NULL && (size_t)(equals - env[i]) < sizeof(name)) {
+            memcpy(name, env[i], (size_t)(equals - env[i]));
+            name[equals - env[i]] = '\0';
+            setenv(name, equals + 1, 1);
+        }
+    }
+}
+
 static void exec_child(int output_fd, const char *binary, const char *const *extra_args,
                        const char *const *extra_env)
 {
@@ -72,15 +86,7 @@ static void exec_child(int output_fd, const char *binary, const char *const *ext
     /* Tests stop the service with SIGTERM all the time: no 5 s drain delay
      * for load balancers that are not there (extra_env may set one). */
     setenv("HEXSVC_DRAIN_DELAY", "0", 0);
-    for (size_t i = 0; extra_env != NULL && extra_env[i] != NULL; i++) {
-        char name[128];
-        const char *equals = strchr(extra_env[i], '=');
-        if (equals != NULL && (size_t)(equals - extra_env[i]) < sizeof(name)) {
-            memcpy(name, extra_env[i], (size_t)(equals - extra_env[i]));
-            name[equals - extra_env[i]] = '\0';
-            setenv(name, equals + 1, 1);
-        }
-    }
+    set_environment(extra_env);
     dup2(output_fd, STDOUT_FILENO);
     dup2(output_fd, STDERR_FILENO);
     execve(binary, (char *const *)argv, environ);
@@ -162,4 +168,47 @@ int test_service_stop(struct test_service *service, int signal_number, int timeo
         return WEXITSTATUS(status);
     }
     return 128 + WTERMSIG(status);
+}
+
+int test_service_run_to_exit(const char *binary, const char *const *args, const char *const *env,
+                             char *output, size_t len)
+{
+    int pipe_fds[2];
+    if (pipe(pipe_fds) != 0) {
+        return -1;
+    }
+    pid_t pid = fork();
+    if (pid < 0) {
+        close(pipe_fds[0]);
+        close(pipe_fds[1]);
+        return -1;
+    }
+    if (pid == 0) {
+        const char *argv[MAX_ARGS];
+        size_t argc = 0;
+        argv[argc++] = binary;
+        for (size_t i = 0; args != NULL && args[i] != NULL && argc < MAX_ARGS - 1; i++) {
+            argv[argc++] = args[i];
+        }
+        argv[argc] = NULL;
+        set_environment(env);
+        dup2(pipe_fds[1], STDOUT_FILENO);
+        dup2(pipe_fds[1], STDERR_FILENO);
+        close(pipe_fds[0]);
+        execve(binary, (char *const *)argv, environ);
+        _exit(127);
+    }
+    close(pipe_fds[1]);
+    size_t used = 0;
+    ssize_t got;
+    while (used < len - 1 && (got = read(pipe_fds[0], output + used, len - 1 - used)) > 0) {
+        used += (size_t)got;
+    }
+    output[used] = '\0';
+    close(pipe_fds[0]);
+    int status = 0;
+    if (waitpid(pid, &status, 0) != pid || !WIFEXITED(status)) {
+        return -1;
+    }
+    return WEXITSTATUS(status);
 }

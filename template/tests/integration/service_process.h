@@ -32,6 +32,14 @@ bool test_service_start(struct test_service *service, const char *binary,
  * timeout (then the child is killed with SIGKILL). */
 int test_service_stop(struct test_service *service, int signal_number, int timeout_ms);
 
+/* Runs `binary` with exactly `args` (NULL-terminated, may be NULL) and the
+ * extra environment `env` until it exits; its output goes to output
+ * (NUL-terminated, at most len - 1 bytes). Returns the exit status, or -1
+ * when it could not run or did not exit normally. For settings and refusals
+ * that end the process at start-up. */
+int test_service_run_to_exit(const char *binary, const char *const *args, const char *const *env,
+                             char *output, size_t len);
+
 /* Reads whatever the child printed so far into service->output. */
 void test_service_drain_output(struct test_service *service);
 

@@ -69,38 +69,11 @@ static void test_token_helpers(void **state)
     assert_int_equal(admin_read_token_file(path, token, sizeof(token)), -ENOENT);
 }
 
-/* Runs the binary until it exits; its exit status and output. */
+/* Runs the binary on a loopback port until it exits; its exit status and output. */
 static int run_to_exit(const char *const *env, char *output, size_t len)
 {
-    int pipe_fds[2];
-    assert_int_equal(pipe(pipe_fds), 0);
-    pid_t pid = fork();
-    assert_true(pid >= 0);
-    if (pid == 0) {
-        for (size_t i = 0; env[i] != NULL; i++) {
-            char name[64];
-            const char *equals = strchr(env[i], '=');
-            snprintf(name, sizeof(name), "%.*s", (int)(equals - env[i]), env[i]);
-            setenv(name, equals + 1, 1);
-        }
-        dup2(pipe_fds[1], STDOUT_FILENO);
-        dup2(pipe_fds[1], STDERR_FILENO);
-        close(pipe_fds[0]);
-        execl(HEXSVC_BINARY, HEXSVC_BINARY, "--host", "127.0.0.1", "--port", "0", (char *)NULL);
-        _exit(127);
-    }
-    close(pipe_fds[1]);
-    size_t used = 0;
-    ssize_t got;
-    while (used < len - 1 && (got = read(pipe_fds[0], output + used, len - 1 - used)) > 0) {
-        used += (size_t)got;
-    }
-    output[used] = '\0';
-    close(pipe_fds[0]);
-    int status = 0;
-    assert_int_equal(waitpid(pid, &status, 0), pid);
-    assert_true(WIFEXITED(status));
-    return WEXITSTATUS(status);
+    static const char *const args[] = {"--host", "127.0.0.1", "--port", "0", NULL};
+    return test_service_run_to_exit(HEXSVC_BINARY, args, env, output, len);
 }
 
 static void test_refuses_a_public_admin_listener_without_token(void **state)

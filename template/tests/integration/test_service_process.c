@@ -21,43 +21,11 @@
 #include "http_client.h"
 #include "service_process.h"
 
-/* Runs the binary to completion with args and env; returns its exit status
- * and what it printed. */
+/* Runs the binary to completion with args and at most one environment entry. */
 static int run_to_exit(const char *const *args, const char *env, char *output, size_t len)
 {
-    int pipe_fds[2];
-    assert_int_equal(pipe(pipe_fds), 0);
-    pid_t pid = fork();
-    assert_true(pid >= 0);
-    if (pid == 0) {
-        const char *argv[8] = {HEXSVC_BINARY};
-        for (size_t i = 0; args[i] != NULL && i < 6; i++) {
-            argv[i + 1] = args[i];
-        }
-        const char *equals = env != NULL ? strchr(env, '=') : NULL;
-        if (equals != NULL) {
-            char name[128];
-            snprintf(name, sizeof(name), "%.*s", (int)(equals - env), env);
-            setenv(name, equals + 1, 1);
-        }
-        dup2(pipe_fds[1], STDOUT_FILENO);
-        dup2(pipe_fds[1], STDERR_FILENO);
-        close(pipe_fds[0]);
-        execv(HEXSVC_BINARY, (char *const *)argv);
-        _exit(127);
-    }
-    close(pipe_fds[1]);
-    size_t used = 0;
-    ssize_t got;
-    while (used < len - 1 && (got = read(pipe_fds[0], output + used, len - 1 - used)) > 0) {
-        used += (size_t)got;
-    }
-    output[used] = '\0';
-    close(pipe_fds[0]);
-    int status = 0;
-    assert_int_equal(waitpid(pid, &status, 0), pid);
-    assert_true(WIFEXITED(status));
-    return WEXITSTATUS(status);
+    const char *environment[] = {env, NULL};
+    return test_service_run_to_exit(HEXSVC_BINARY, args, environment, output, len);
 }
 
 static void test_version_and_help(void **state)
