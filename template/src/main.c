@@ -6,6 +6,7 @@
 #include <errno.h>
 #include <inttypes.h>
 #include <limits.h>
+#include <pthread.h>
 #include <signal.h>
 #include <stdatomic.h>
 #include <stdbool.h>
@@ -19,14 +20,19 @@
 #include <uv.h>
 
 /* hexkit:example:begin */
+#include "adapters/cache/link_cache.h"
+#include "adapters/cache/link_cache_metrics.h"
 #include "adapters/http/link_http.h"
+#include "adapters/storage/memory/memory_idempotency.h"
 #include "adapters/storage/memory/memory_store.h"
 #include "adapters/storage/metered/metered_store.h"
+#include "adapters/storage/sqlite/sqlite_idempotency.h"
 #include "adapters/storage/sqlite/sqlite_store.h"
 #if defined(HEXSVC_HAVE_POSTGRES)
 #include "adapters/storage/postgres/postgres_store.h"
 #endif
 #include "adapters/system/system_code_source.h"
+#include "application/idempotent_shorten.h"
 #include "application/link_service.h"
 /* hexkit:example:end */
 #include "adapters/http/health_http.h"
@@ -34,6 +40,12 @@
 #include "platform/admin/admin.h"
 #include "platform/admin/admin_address.h"
 #include "platform/config/config.h"
+#include "platform/http/http_bulkhead.h"
+#include "platform/http/http_client_address.h"
+#include "platform/http/http_errors.h"
+#include "platform/http/http_middleware.h"
+#include "platform/http/http_rate_limit.h"
+#include "platform/http/http_request_id.h"
 #include "platform/http/http_router.h"
 #include "platform/http/http_server.h"
 #include "platform/limits/limits.h"
@@ -74,6 +86,7 @@ struct settings {
     int64_t port;
     int64_t workers;
     char public_url[256];
+    bool public_url_from_port; /* PUBLIC_URL unset and PORT 0: named once bound */
     uint64_t memory_limit;        /* soft limit, bytes; 0: 90% of the cgroup's */
     uint64_t drain_delay_ms;      /* SIGTERM to listeners closing */
     uint64_t shutdown_timeout_ms; /* then in-flight requests get this long */
@@ -84,12 +97,22 @@ struct settings {
     char log_format[16];
     char seccomp[8]; /* sandbox mode: off, log, errno or kill */
     uint64_t heap_profile_rate; /* bytes between heap samples; 0: off */
+    int64_t rate_limit_rps;     /* per client; 0: no rate limit */
+    int64_t rate_limit_burst;   /* 0: the rate */
+    int64_t rate_limit_clients; /* buckets remembered at once */
+    char trusted_proxies[1024]; /* whose X-Forwarded-For is believed */
+    int64_t max_in_flight_read; /* bulkhead per route class; 0: unlimited */
+    int64_t max_in_flight_write;
     /* hexkit:example:begin */
     char store[16];          /* sqlite, postgres or memory */
     char data_dir[512];      /* where the SQLite file lives */
     char database_url[1024]; /* libpq connection string or URI */
     int64_t pool_size;       /* database connections per worker (SQLite: in all) */
     bool migrate_only;       /* `hexsvc migrate`: apply migrations and exit */
+    uint64_t idempotency_ttl_ms; /* how long an Idempotency-Key is remembered */
+    int64_t idempotency_keys;    /* the most keys remembered at once */
+    int64_t cache_entries;       /* read cache of resolve: links; 0 = off */
+    uint64_t cache_bytes;        /* and bytes; 0 = off */
     /* hexkit:example:end */
 };
 
@@ -107,7 +130,11 @@ struct service {
     struct postgres_store *postgres_store;
 #endif
     struct metered_store metered_store;
+    struct link_cache *link_cache; /* NULL when off */
     struct link_service links;
+    struct memory_idempotency *memory_idempotency;
+    struct sqlite_idempotency *sqlite_idempotency;
+    struct idempotent_shorten idempotent_shorten;
     struct link_http link_api;
     /* hexkit:example:end */
 };
@@ -145,6 +172,18 @@ static bool check_seccomp(const char *value)
 {
     enum sandbox_mode mode;
     return sandbox_parse_mode(value, &mode);
+}
+
+/* Names the bad entry (config.c then prints the whole value and the form). */
+static bool check_trusted_proxies(const char *value)
+{
+    struct http_trusted_proxies trusted;
+    char error[256];
+    if (http_trusted_proxies_parse(value, &trusted, error, sizeof(error)) != 0) {
+        fprintf(stderr, "hexsvc: " SETTINGS_PREFIX "TRUSTED_PROXIES: %s\n", error);
+        return false;
+    }
+    return true;
 }
 
 /* hexkit:example:begin */
@@ -230,6 +269,7 @@ static int load_settings(struct settings *s, int argc, char **argv)
          .metavar = "TOKEN",
          .help = "bearer token the /debug/ endpoints require; none by default",
          .accepted = "printable text shorter than 256 bytes",
+         .secret = true,
          .target = s->admin_token,
          .target_size = sizeof(s->admin_token)},
         {.name = "ADMIN_TOKEN_FILE",
@@ -271,6 +311,54 @@ static int load_settings(struct settings *s, int argc, char **argv)
          .metavar = "SIZE",
          .help = "sample one allocation per SIZE bytes for /debug/pprof/heap; 0 = off",
          .target = &s->heap_profile_rate},
+        {.name = "RATE_LIMIT_RPS",
+         .kind = CONFIG_INT,
+         .default_text = "0",
+         .metavar = "N",
+         .help = "requests per second each client may send (429 beyond); 0 = no limit",
+         .min = 0,
+         .max = HTTP_RATE_LIMIT_MAX_RATE,
+         .target = &s->rate_limit_rps},
+        {.name = "RATE_LIMIT_BURST",
+         .kind = CONFIG_INT,
+         .default_text = "0",
+         .metavar = "N",
+         .help = "requests a client may send at once before the rate applies; 0 = the rate",
+         .min = 0,
+         .max = HTTP_RATE_LIMIT_MAX_RATE,
+         .target = &s->rate_limit_burst},
+        {.name = "RATE_LIMIT_CLIENTS",
+         .kind = CONFIG_INT,
+         .default_text = "65536",
+         .metavar = "N",
+         .help = "clients the rate limiter remembers (the least recent is forgotten)",
+         .min = 1,
+         .max = 16777216,
+         .target = &s->rate_limit_clients},
+        {.name = "TRUSTED_PROXIES",
+         .kind = CONFIG_STRING,
+         .metavar = "LIST",
+         .help = "proxies whose X-Forwarded-For names the client: addresses and CIDRs",
+         .accepted = HTTP_TRUSTED_PROXIES_ACCEPTED,
+         .check = check_trusted_proxies,
+         .target = s->trusted_proxies,
+         .target_size = sizeof(s->trusted_proxies)},
+        {.name = "MAX_IN_FLIGHT_READ",
+         .kind = CONFIG_INT,
+         .default_text = "4096",
+         .metavar = "N",
+         .help = "GET/HEAD requests handled at once, all workers (503 beyond); 0 = no limit",
+         .min = 0,
+         .max = 1000000,
+         .target = &s->max_in_flight_read},
+        {.name = "MAX_IN_FLIGHT_WRITE",
+         .kind = CONFIG_INT,
+         .default_text = "2048",
+         .metavar = "N",
+         .help = "other requests handled at once, all workers (503 beyond); 0 = no limit",
+         .min = 0,
+         .max = 1000000,
+         .target = &s->max_in_flight_write},
         /* hexkit:example:begin */
         {.name = "STORE",
          .kind = CONFIG_STRING,
@@ -293,6 +381,7 @@ static int load_settings(struct settings *s, int argc, char **argv)
          .kind = CONFIG_STRING,
          .metavar = "URL",
          .help = "PostgreSQL connection string",
+         .secret = true, /* it may carry a password */
          .target = s->database_url,
          .target_size = sizeof(s->database_url)},
         {.name = "POOL_SIZE",
@@ -303,6 +392,37 @@ static int load_settings(struct settings *s, int argc, char **argv)
          .min = 1,
          .max = 64,
          .target = &s->pool_size},
+        {.name = "IDEMPOTENCY_TTL",
+         .kind = CONFIG_DURATION,
+         .default_text = "24h",
+         .metavar = "DURATION",
+         .help = "how long an Idempotency-Key of POST /api/v1/links is remembered",
+         .min = 1000,
+         .max = (int64_t)30 * 24 * 3600 * 1000,
+         .accepted = "a duration from 1s to 720h, e.g. 24h",
+         .target = &s->idempotency_ttl_ms},
+        {.name = "IDEMPOTENCY_KEYS",
+         .kind = CONFIG_INT,
+         .default_text = "100000",
+         .metavar = "N",
+         .help = "most Idempotency-Keys remembered at once (then 503 while all are in flight)",
+         .min = 1,
+         .max = 16777216,
+         .target = &s->idempotency_keys},
+        {.name = "CACHE_ENTRIES",
+         .kind = CONFIG_INT,
+         .default_text = "10000",
+         .metavar = "N",
+         .help = "links the resolve cache keeps (SQLite store); 0 = no cache",
+         .min = 0,
+         .max = 16777216,
+         .target = &s->cache_entries},
+        {.name = "CACHE_BYTES",
+         .kind = CONFIG_SIZE,
+         .default_text = "8MiB",
+         .metavar = "SIZE",
+         .help = "memory the resolve cache may use, URLs included; 0 = no cache",
+         .target = &s->cache_bytes},
         /* hexkit:example:end */
     };
     struct config config = {
@@ -329,6 +449,7 @@ static int load_settings(struct settings *s, int argc, char **argv)
     }
     if (s->public_url[0] == '\0') {
         snprintf(s->public_url, sizeof(s->public_url), "http://localhost:%d", (int)s->port);
+        s->public_url_from_port = s->port == 0;
     }
     return -1;
 }
@@ -336,11 +457,16 @@ static int load_settings(struct settings *s, int argc, char **argv)
 /* Logs, metrics and the admin listener (platform/log, metrics, admin). */
 struct observability {
     struct logger *logger;
+    struct http_request_ids request_ids;
     struct log_http access_log;
     struct metrics_registry *metrics; /* the service's (service->metrics) */
     struct metrics_http http_metrics;
     struct metrics_process process_metrics;
-    struct http_observer observers[2];
+    struct http_observer observers[1];
+    struct http_middleware public_chain[HTTP_SERVER_MAX_MIDDLEWARE];
+    struct http_rate_limit *rate_limit; /* NULL when RATE_LIMIT_RPS is 0 */
+    struct http_bulkhead *bulkhead;     /* NULL when no class has a limit */
+    struct metrics_series *rejected[2]; /* http_requests_rejected_total{reason} */
     struct admin *admin;
     struct http_server *admin_server;
     char admin_host[ADMIN_HOST_LEN];
@@ -417,6 +543,30 @@ static int start_admin(struct runner *runner, struct http_server_worker **out)
     return rc;
 }
 
+/* hexkit:example:begin */
+/* With PORT 0 and no PUBLIC_URL, short URLs must name the port the kernel
+ * picked, known only once a listener is bound. Every worker calls this
+ * after its own http_server_start() and before its accept fiber first runs,
+ * so none of its requests can read the base URL before it is written; the
+ * lock orders the one write before every worker's first read. */
+static pthread_mutex_t public_url_lock = PTHREAD_MUTEX_INITIALIZER;
+
+static void public_url_from_port(struct runner *runner)
+{
+    struct service *service = runner->service;
+    if (!service->settings.public_url_from_port) {
+        return;
+    }
+    char url[64];
+    snprintf(url, sizeof(url), "http://localhost:%d", http_server_port(runner->public_server));
+    pthread_mutex_lock(&public_url_lock);
+    if (strcmp(service->link_api.public_base_url, url) != 0) {
+        (void)link_http_set_public_base_url(&service->link_api, url);
+    }
+    pthread_mutex_unlock(&public_url_lock);
+}
+/* hexkit:example:end */
+
 /* Runs as the first fiber of every worker: serve until a stop signal, then
  * drain (platform/shutdown) and leave. */
 static void worker_main(void *arg)
@@ -442,6 +592,11 @@ static void worker_main(void *arg)
             fail_start(runner);
         }
     }
+    /* hexkit:example:begin */
+    if (rc == 0) {
+        public_url_from_port(runner);
+    }
+    /* hexkit:example:end */
     struct http_server_worker *admin_worker = NULL;
     if (rc == 0) {
         rc = start_admin(runner, &admin_worker);
@@ -656,8 +811,104 @@ static int register_store_metrics(struct service *service)
     return 0;
 }
 
+/* The Idempotency-Key store next to the link store HEXSVC_STORE chose, so
+ * keys live as long as the links they protect (PostgreSQL: in memory for
+ * now, per replica; docs/adr/0018). On failure it says why. */
+static int open_idempotency(struct service *service, struct idempotency_store *port)
+{
+    const struct settings *settings = &service->settings;
+    if (strcmp(settings->store, "sqlite") == 0) {
+        char path[600];
+        char error[768];
+        int rc = sqlite_path(settings, path, sizeof(path));
+        if (rc == 0 &&
+            sqlite_idempotency_open(path, (size_t)settings->idempotency_keys,
+                                    &service->sqlite_idempotency, error, sizeof(error)) != 0) {
+            fprintf(stderr, "hexsvc: cannot open the idempotency keys: %s\n", error);
+            rc = -EINVAL;
+        }
+        if (rc == 0) {
+            *port = sqlite_idempotency_port(service->sqlite_idempotency);
+        }
+        return rc;
+    }
+    uint64_t hash_seed = 0;
+    int rc = system_random_fill(NULL, &hash_seed, sizeof(hash_seed));
+    if (rc == 0) {
+        rc = memory_idempotency_create((size_t)settings->idempotency_keys, hash_seed,
+                                       &service->memory_idempotency);
+    }
+    if (rc != 0) {
+        fprintf(stderr,
+                "hexsvc: cannot make room for " SETTINGS_PREFIX
+                "IDEMPOTENCY_KEYS=%lld keys: %s; lower it\n",
+                (long long)settings->idempotency_keys, strerror(-rc));
+        return rc;
+    }
+    *port = memory_idempotency_port(service->memory_idempotency);
+    return 0;
+}
+
+/* Idempotent shorten over the link service; the lease of a pending key is
+ * the request timeout: past it, its request cannot still be running. */
+static int build_idempotency(struct service *service)
+{
+    struct idempotency_store keys;
+    int rc = open_idempotency(service, &keys);
+    if (rc != 0) {
+        return rc;
+    }
+    struct http_server_config defaults;
+    http_server_config_defaults(&defaults);
+    struct idempotent_shorten_options options = {
+        .ttl_ms = (int64_t)service->settings.idempotency_ttl_ms,
+        .lease_ms = (int64_t)defaults.request_timeout_ms,
+    };
+    rc = idempotent_shorten_init(&service->idempotent_shorten, &service->links, &keys,
+                                 &service->clock, &options);
+    if (rc == 0) {
+        link_http_set_idempotency(&service->link_api, &service->idempotent_shorten);
+    }
+    return rc;
+}
+
+/* The read cache of resolve, over the metered store, so that the store's
+ * metrics keep counting only the calls that reach it. SQLite only: the
+ * memory store is its own cache, and PostgreSQL counts a hit and reads the
+ * link in one UPDATE ... RETURNING round trip that a cached resolve would
+ * still make (ADR 0019). */
+static int wrap_link_cache(struct service *service, struct link_store *store)
+{
+    const struct settings *settings = &service->settings;
+    if (strcmp(settings->store, "sqlite") != 0 || settings->cache_entries == 0 ||
+        settings->cache_bytes == 0) {
+        return 0;
+    }
+    struct link_cache_options options = {.max_entries = (size_t)settings->cache_entries,
+                                         .max_bytes = (size_t)settings->cache_bytes};
+    int rc = system_random_fill(NULL, &options.hash_seed, sizeof(options.hash_seed));
+    if (rc == 0) {
+        rc = link_cache_create(store, &options, &service->link_cache);
+    }
+    if (rc == 0) {
+        rc = link_cache_metrics_register(service->link_cache, service->metrics);
+    }
+    if (rc != 0) {
+        fprintf(stderr,
+                "hexsvc: cannot set up the resolve cache (" SETTINGS_PREFIX
+                "CACHE_ENTRIES=%lld): %s; lower it, or set it to 0 to run without a cache\n",
+                (long long)settings->cache_entries, strerror(-rc));
+        return rc;
+    }
+    *store = link_cache_port(service->link_cache);
+    return 0;
+}
+
 static void close_store(struct service *service)
 {
+    link_cache_destroy(service->link_cache);
+    memory_idempotency_destroy(service->memory_idempotency);
+    sqlite_idempotency_close(service->sqlite_idempotency);
     memory_store_destroy(service->memory_store);
     sqlite_store_close(service->sqlite_store);
 #if defined(HEXSVC_HAVE_POSTGRES)
@@ -665,6 +916,18 @@ static void close_store(struct service *service)
 #endif
 }
 /* hexkit:example:end */
+
+/* platform/limits' hook under memory pressure: give back what caches hold. */
+static void shrink_caches(void *arg)
+{
+    struct service *service = arg;
+    /* hexkit:example:begin */
+    if (service->link_cache != NULL) {
+        link_cache_shrink(service->link_cache);
+    }
+    /* hexkit:example:end */
+    (void)service;
+}
 
 /* Readiness (/readyz): not draining after a stop signal, not shedding load. */
 static bool service_draining(void *arg)
@@ -713,6 +976,71 @@ static int check_admin_settings(struct settings *settings, struct observability 
     return 0;
 }
 
+static void count_rejection(void *arg)
+{
+    metrics_counter_add(arg, runtime_worker_index(), 1);
+}
+
+/* The rate limiter and the bulkhead the settings switch on, appended to the
+ * public chain at chain[*count]. 0, or -errno (said why). */
+static int add_resilience_middleware(struct observability *observe, const struct settings *settings,
+                                     struct http_middleware *chain, size_t *count)
+{
+    static const char *const labels[] = {"reason"};
+    struct metrics_family_config family = {
+        .name = "http_requests_rejected_total",
+        .help = "Requests refused before their handler: rate_limited (429), overloaded (503).",
+        .type = METRICS_COUNTER,
+        .label_names = labels,
+        .label_count = 1,
+    };
+    struct metrics_family *rejected = NULL;
+    int rc = metrics_register(observe->metrics, &family, &rejected);
+    if (rc == 0) {
+        observe->rejected[0] = metrics_series(rejected, (const char *const[]){"rate_limited"});
+        observe->rejected[1] = metrics_series(rejected, (const char *const[]){"overloaded"});
+    }
+    struct http_trusted_proxies trusted;
+    if (rc == 0 && settings->rate_limit_rps > 0) {
+        (void)http_trusted_proxies_parse(settings->trusted_proxies, &trusted, NULL, 0);
+        struct http_rate_limit_config limit = {
+            .rate = (uint32_t)settings->rate_limit_rps,
+            .burst = (uint32_t)settings->rate_limit_burst,
+            .max_clients = (uint32_t)settings->rate_limit_clients,
+            .trusted = &trusted,
+            .on_reject = count_rejection,
+            .on_reject_arg = observe->rejected[0],
+        };
+        rc = http_rate_limit_create(&limit, &observe->rate_limit);
+        if (rc == 0) {
+            chain[(*count)++] = http_rate_limit_middleware(observe->rate_limit);
+        }
+    }
+    if (rc == 0 && (settings->max_in_flight_read > 0 || settings->max_in_flight_write > 0)) {
+        const struct http_bulkhead_class classes[] = {
+            {.name = HTTP_ROUTE_CLASS_READ, .limit = (unsigned)settings->max_in_flight_read},
+            {.name = HTTP_ROUTE_CLASS_WRITE, .limit = (unsigned)settings->max_in_flight_write},
+        };
+        struct http_bulkhead_config bulkhead = {
+            .classes = classes,
+            .class_count = 2,
+            .on_reject = count_rejection,
+            .on_reject_arg = observe->rejected[1],
+        };
+        rc = http_bulkhead_create(&bulkhead, &observe->bulkhead);
+        if (rc == 0) {
+            chain[(*count)++] = http_bulkhead_middleware(observe->bulkhead);
+        }
+    }
+    if (rc != 0) {
+        fprintf(stderr,
+                "hexsvc: cannot set up the rate limiter and bulkhead: %s; lower " SETTINGS_PREFIX
+                "RATE_LIMIT_CLIENTS\n",
+                strerror(-rc));
+    }
+    return rc;
+}
+
 /* Logger, metrics and the admin server; before runtime_run. 0 or -errno
  * (said why). */
 static int start_observability(struct runner *runner, struct http_server_config *public_config)
@@ -724,6 +1052,9 @@ static int start_observability(struct runner *runner, struct http_server_config 
     (void)log_parse_level(settings->log_level, &log.level);
     (void)log_parse_format(settings->log_format, &log.format);
     int rc = log_create(&log, &observe->logger);
+    if (rc == 0) {
+        rc = http_request_ids_init(&observe->request_ids);
+    }
     if (rc == 0) {
         rc = log_http_init(&observe->access_log, observe->logger);
     }
@@ -754,10 +1085,42 @@ static int start_observability(struct runner *runner, struct http_server_config 
                 strerror(-rc));
         return rc;
     }
-    observe->observers[0] = log_http_observer(&observe->access_log);
-    observe->observers[1] = metrics_http_observer(&observe->http_metrics);
+    /*
+     * The public API's middleware, outermost first: a request passes them
+     * top to bottom on its way to its handler (routing already happened, so
+     * each sees request->route and route_class), and the answer comes back
+     * bottom to top. To add your own, write an http_middleware_fn and add an
+     * entry where it belongs (docs/reference/middleware.md).
+     */
+    const struct http_middleware public_chain[] = {
+        http_request_id_middleware(&observe->request_ids), /* X-Request-Id, traceparent */
+        log_http_middleware(&observe->access_log),         /* one line per request */
+        metrics_http_middleware(&observe->http_metrics),   /* requests, latency, in flight */
+        http_errors_middleware(observe->logger),           /* handler errno -> JSON 5xx */
+        /* then, when switched on, appended below: */
+        /* "rate_limit": per-client token bucket, 429 + Retry-After */
+        /* "bulkhead": in-flight limit per route class, 503 + Retry-After */
+    };
+    _Static_assert(sizeof(public_chain) + 2 * sizeof(public_chain[0]) <=
+                       sizeof(observe->public_chain),
+                   "chain too long");
+    memcpy(observe->public_chain, public_chain, sizeof(public_chain));
+    size_t chain_length = sizeof(public_chain) / sizeof(public_chain[0]);
+    rc = add_resilience_middleware(observe, settings, observe->public_chain, &chain_length);
+    if (rc != 0) {
+        return rc;
+    }
+    public_config->middleware = observe->public_chain;
+    public_config->middleware_count = chain_length;
+    observe->observers[0] = metrics_http_observer(&observe->http_metrics);
     public_config->observers = observe->observers;
-    public_config->observer_count = 2;
+    public_config->observer_count = 1;
+    /* The admin listener's middleware: the token check on the /debug/
+     * routes (class "admin"), then error mapping. */
+    const struct http_middleware admin_chain[] = {
+        admin_auth_middleware(observe->admin),
+        http_errors_middleware(observe->logger),
+    };
 
     struct http_server_config config;
     http_server_config_defaults(&config);
@@ -766,6 +1129,8 @@ static int start_observability(struct runner *runner, struct http_server_config 
     config.max_connections = 64;
     config.request_timeout_ms = admin_request_timeout_ms(observe->admin);
     config.write_timeout_ms = config.request_timeout_ms;
+    config.middleware = admin_chain;
+    config.middleware_count = sizeof(admin_chain) / sizeof(admin_chain[0]);
     rc = http_server_create(&config, admin_router(observe->admin), &observe->admin_server);
     if (rc != 0) {
         fprintf(stderr, "hexsvc: invalid admin server settings: %s\n", strerror(-rc));
@@ -775,6 +1140,8 @@ static int start_observability(struct runner *runner, struct http_server_config 
 
 static void stop_observability(struct observability *observe)
 {
+    http_rate_limit_destroy(observe->rate_limit);
+    http_bulkhead_destroy(observe->bulkhead);
     http_server_destroy(observe->admin_server);
     admin_destroy(observe->admin);
     log_destroy(observe->logger);
@@ -804,10 +1171,16 @@ static int build_service(struct service *service)
         store = metered_store_port(&service->metered_store);
     }
     if (rc == 0) {
+        rc = wrap_link_cache(service, &store);
+    }
+    if (rc == 0) {
         rc = link_service_init(&service->links, &store, &codes, &service->clock, NULL);
     }
     if (rc == 0) {
         rc = link_http_init(&service->link_api, &service->links, service->settings.public_url);
+    }
+    if (rc == 0) {
+        rc = build_idempotency(service);
     }
     if (rc == 0) {
         rc = link_http_register(&service->link_api, service->router);
@@ -878,6 +1251,8 @@ int main(int argc, char **argv)
         /* A busy connection's worst case: its read buffer and a fiber stack. */
         .connection_bytes = config.max_header_bytes + 4096 + RUNTIME_DEFAULT_STACK_SIZE,
         .max_connections = config.max_connections,
+        .shrink = shrink_caches,
+        .shrink_arg = &service,
     };
     rc = limits_init(&runner.limits, &limits);
     if (rc != 0) {

@@ -115,6 +115,31 @@ check_not "bench-compare fails a 30% drop under a 25% threshold" \
     sh "$ci/scripts/bench-compare" --threshold 25 "$scratch/baseline.tsv" "$scratch/slower.tsv"
 check_not "bench-compare fails a row missing from the results" \
     sh "$ci/scripts/bench-compare" "$scratch/baseline.tsv" "$scratch/baseline-empty.tsv"
+# Ratios to a peer from the same run (bench.yml: --peer nginx): a slower
+# runner slows both servers alike and passes; ours alone slowing fails.
+printf '%s\nthroughput\tresolve\t50\tours\t10000\t1\t2\t0\nthroughput\tresolve\t50\tnginx\t12500\t1\t2\t0\n' \
+    "$header" >"$scratch/ratio-baseline.tsv"
+printf '%s\nthroughput\tresolve\t50\tours\t5000\t1\t2\t0\nthroughput\tresolve\t50\tnginx\t6250\t1\t2\t0\n' \
+    "$header" >"$scratch/ratio-slow-runner.tsv"
+printf '%s\nthroughput\tresolve\t50\tours\t7000\t1\t2\t0\nthroughput\tresolve\t50\tnginx\t12500\t1\t2\t0\n' \
+    "$header" >"$scratch/ratio-regressed.tsv"
+printf '%s\nthroughput\tresolve\t50\tours\t10000\t1\t2\t0\n' "$header" >"$scratch/ratio-no-peer.tsv"
+check "bench-compare --peer passes a 50% absolute drop with the same ours/nginx ratio" \
+    sh "$ci/scripts/bench-compare" --peer nginx "$scratch/ratio-baseline.tsv" "$scratch/ratio-slow-runner.tsv"
+check_not "bench-compare --peer fails a 30% drop of the ours/nginx ratio under a 25% threshold" \
+    sh "$ci/scripts/bench-compare" --peer nginx --threshold 25 "$scratch/ratio-baseline.tsv" \
+    "$scratch/ratio-regressed.tsv"
+check_not "bench-compare --peer fails a run without the peer's row" \
+    sh "$ci/scripts/bench-compare" --peer nginx "$scratch/ratio-baseline.tsv" "$scratch/ratio-no-peer.tsv"
+check_not "bench-compare without --peer fails the same absolute drop (the old, hardware-bound check)" \
+    sh "$ci/scripts/bench-compare" "$scratch/ratio-baseline.tsv" "$scratch/ratio-slow-runner.tsv"
+baseline="$kit_root/template/bench/baseline.tsv"
+# shellcheck disable=SC2016 # awk's fields, not the shell's
+check "template/bench/baseline.tsv has ours and nginx throughput rows" \
+    awk -F'\t' '$1 == "throughput" && $4 == "ours" { o = 1 } $1 == "throughput" && $4 == "nginx" { n = 1 }
+        END { exit !(o && n) }' "$baseline"
+check "template/bench/baseline.tsv passes against itself with --peer nginx" \
+    sh "$ci/scripts/bench-compare" --peer nginx "$baseline" "$baseline"
 
 # ---- in a generated service ---------------------------------------------------------
 

@@ -41,6 +41,18 @@ static const struct domain_error_text domain_error_table[DOMAIN_ERROR_COUNT] = {
                                            "no free short code could be found, retry later"},
     [DOMAIN_ERROR_ENTROPY_UNAVAILABLE] = {"entropy_unavailable",
                                           "no random bytes are available to generate a code"},
+    [DOMAIN_ERROR_INVALID_IDEMPOTENCY_KEY] = {"invalid_idempotency_key",
+                                              "an idempotency key must be 1 to 255 visible "
+                                              "ASCII characters"},
+    [DOMAIN_ERROR_IDEMPOTENCY_KEY_REUSED] = {"idempotency_key_reused",
+                                             "this idempotency key was used with a different "
+                                             "request; send a new key for a new request"},
+    [DOMAIN_ERROR_IDEMPOTENCY_IN_PROGRESS] = {"idempotency_in_progress",
+                                              "the first request with this idempotency key is "
+                                              "still running; retry after it"},
+    [DOMAIN_ERROR_IDEMPOTENCY_STORE_FULL] = {"idempotency_store_full",
+                                             "too many idempotency keys are in flight, retry "
+                                             "later"},
     /* hexkit:example:end */
     [DOMAIN_ERROR_INTERNAL] = {"internal", "internal error"},
 };

@@ -46,6 +46,12 @@ enum domain_error {
     /* Code generation. */
     DOMAIN_ERROR_CODE_SPACE_EXHAUSTED, /* every retry collided */
     DOMAIN_ERROR_ENTROPY_UNAVAILABLE,  /* the code source failed */
+
+    /* Idempotent retries (application/idempotent_shorten.h). */
+    DOMAIN_ERROR_INVALID_IDEMPOTENCY_KEY, /* not 1..255 visible ASCII characters */
+    DOMAIN_ERROR_IDEMPOTENCY_KEY_REUSED,  /* the key came with another request */
+    DOMAIN_ERROR_IDEMPOTENCY_IN_PROGRESS, /* the key's first request is still running */
+    DOMAIN_ERROR_IDEMPOTENCY_STORE_FULL,  /* every slot holds a live pending key */
     /* hexkit:example:end */
 
     DOMAIN_ERROR_INTERNAL,

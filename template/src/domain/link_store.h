@@ -47,7 +47,10 @@ struct link_store {
     /* Counts one resolve, atomically: concurrent calls never lose an
      * increment. Then, if `out` is not NULL, copies the link (with the count
      * including this hit) into *out. DOMAIN_ERROR_NOT_FOUND if no link has
-     * this code. */
+     * this code. With `out` NULL the caller has read the link already (a
+     * read cache) and links are never deleted, so a store may count without
+     * looking the code up (SQLite does: no read, no offload); it then
+     * answers DOMAIN_OK even for an unknown code, whose count goes nowhere. */
     enum domain_error (*record_hit)(void *self, void *call_context, const char *code,
                                     size_t code_len, struct link *out);
 };

@@ -163,6 +163,10 @@ int main(int argc, char **argv)
     config.port = 0;
     struct http_server_config admin_config = config;
     admin_config.request_timeout_ms = admin_request_timeout_ms(server.admin);
+    /* The token check is middleware: the admin server's chain must hold it. */
+    const struct http_middleware admin_chain[] = {admin_auth_middleware(server.admin)};
+    admin_config.middleware = admin_chain;
+    admin_config.middleware_count = 1;
     if (http_server_create(&config, router, &server.public_server) != 0 ||
         http_server_create(&admin_config, admin_router(server.admin), &server.admin_server) != 0) {
         return EXIT_FAILURE;

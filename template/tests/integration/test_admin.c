@@ -150,6 +150,9 @@ static void test_token_guards_debug_endpoints_only(void **state)
     assert_non_null(strstr(response.body, "\"code\":\"unauthorized\""));
     admin_get(port, "/debug/pprof/goroutine?debug=1", "Bearer tok-4", &response);
     assert_int_equal(response.status, 401);
+    assert_non_null(strstr(response.body, "\"code\":\"unauthorized\""));
+    admin_get(port, "/debug/pprof/goroutine?debug=1", "Basic tok-42", &response);
+    assert_int_equal(response.status, 401);
     admin_get(port, "/debug/pprof/goroutine?debug=1", "Bearer tok-42", &response);
     assert_int_equal(response.status, 200);
     assert_non_null(strstr(response.body, "goroutine profile: total"));

@@ -42,6 +42,19 @@ static void test_version_and_help(void **state)
     assert_non_null(strstr(output, "HEXSVC_WORKERS"));
 }
 
+/* --check-config shows that the admin token is set, never the token. */
+static void test_check_config_redacts_secrets(void **state)
+{
+    (void)state;
+    char output[16384];
+    const char *check[] = {"--check-config", NULL};
+    assert_int_equal(
+        run_to_exit(check, "HEXSVC_ADMIN_TOKEN=tok-3f9a1c-secret", output, sizeof(output)), 0);
+    assert_non_null(strstr(output, "configuration OK"));
+    assert_non_null(strstr(output, "HEXSVC_ADMIN_TOKEN = (set, redacted) (environment)"));
+    assert_null(strstr(output, "tok-3f9a1c"));
+}
+
 static void test_bad_settings_are_refused_by_name(void **state)
 {
     (void)state;
@@ -166,6 +179,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_version_and_help),
+        cmocka_unit_test(test_check_config_redacts_secrets),
         cmocka_unit_test(test_bad_settings_are_refused_by_name),
         cmocka_unit_test(test_serves_health_and_sample_route),
         cmocka_unit_test(test_sigint_stops_cleanly),

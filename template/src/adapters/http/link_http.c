@@ -1,6 +1,7 @@
 #include "adapters/http/link_http.h"
 
 #include <errno.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -24,12 +25,16 @@ int link_http_status_for(enum domain_error error)
         return 200;
     case DOMAIN_ERROR_ALIAS_TAKEN:
     case DOMAIN_ERROR_CODE_TAKEN:
+    case DOMAIN_ERROR_IDEMPOTENCY_IN_PROGRESS:
         return 409;
+    case DOMAIN_ERROR_INVALID_IDEMPOTENCY_KEY:
+        return 400;
     case DOMAIN_ERROR_NOT_FOUND:
         return 404;
     case DOMAIN_ERROR_STORE_UNAVAILABLE:
     case DOMAIN_ERROR_CODE_SPACE_EXHAUSTED:
     case DOMAIN_ERROR_ENTROPY_UNAVAILABLE:
+    case DOMAIN_ERROR_IDEMPOTENCY_STORE_FULL:
         return 503;
     case DOMAIN_ERROR_STORE_TIMEOUT:
         return 504;
@@ -44,6 +49,13 @@ int link_http_status_for(enum domain_error error)
 int link_http_init(struct link_http *api, const struct link_service *links,
                    const char *public_base_url)
 {
+    memset(api, 0, sizeof(*api));
+    api->links = links;
+    return link_http_set_public_base_url(api, public_base_url);
+}
+
+int link_http_set_public_base_url(struct link_http *api, const char *public_base_url)
+{
     size_t len = public_base_url ? strlen(public_base_url) : 0;
     while (len > 0 && public_base_url[len - 1] == '/') {
         len--;
@@ -55,16 +67,33 @@ int link_http_init(struct link_http *api, const struct link_service *links,
         strncmp(public_base_url, "https://", 8) != 0) {
         return -EINVAL;
     }
-    memset(api, 0, sizeof(*api));
-    api->links = links;
     memcpy(api->public_base_url, public_base_url, len);
     api->public_base_url[len] = '\0';
     api->public_base_url_len = len;
     return 0;
 }
 
+void link_http_set_idempotency(struct link_http *api, const struct idempotent_shorten *idempotent)
+{
+    api->idempotent = idempotent;
+}
+
 static int respond_domain_error(struct http_response *response, enum domain_error error)
 {
+    /* The two answers that mean "the same request is running or the key
+     * store is busy": a retry later will do, and the client is told when. */
+    if (error == DOMAIN_ERROR_IDEMPOTENCY_IN_PROGRESS ||
+        error == DOMAIN_ERROR_IDEMPOTENCY_STORE_FULL) {
+        int rc = http_response_set_header(response, "Retry-After", "1");
+        if (rc != 0) {
+            return rc;
+        }
+    }
+    if (error == DOMAIN_ERROR_INVALID_IDEMPOTENCY_KEY) {
+        return http_response_error(response, 400, domain_error_code(error),
+                                   "the Idempotency-Key header must be 1 to 255 visible ASCII "
+                                   "characters (0x21-0x7E), e.g. a UUID");
+    }
     return http_response_error(response, link_http_status_for(error), domain_error_code(error),
                                domain_error_message(error));
 }
@@ -165,9 +194,24 @@ static int handle_shorten(struct http_request *request, struct http_response *re
         return respond_bad_field(response, "alias", alias_len);
     }
 
+    const char *key =
+        api->idempotent != NULL ? http_request_header(request, "Idempotency-Key") : NULL;
+    struct idempotency_request shorten = {.url = url,
+                                          .url_len = (size_t)url_len,
+                                          .alias = alias_len > 0 ? alias : NULL,
+                                          .alias_len = (size_t)alias_len};
+    bool replayed = false;
     enum domain_error error =
-        link_service_shorten(api->links, request->ctx, url, (size_t)url_len,
-                             alias_len > 0 ? alias : NULL, (size_t)alias_len, &link);
+        key != NULL ? idempotent_shorten_run(api->idempotent, request->ctx, key, strlen(key),
+                                             &shorten, &link, &replayed)
+                    : link_service_shorten(api->links, request->ctx, url, shorten.url_len,
+                                           shorten.alias, shorten.alias_len, &link);
+    if (replayed) {
+        rc = http_response_set_header(response, "Idempotent-Replayed", "true");
+        if (rc != 0) {
+            return rc;
+        }
+    }
     if (error != DOMAIN_OK) {
         return respond_domain_error(response, error);
     }

@@ -26,25 +26,42 @@ static const double admin_lag_buckets[] = {0.0005, 0.001, 0.0025, 0.005, 0.01, 0
 
 /* ---- authorization and queries ----------------------------------------- */
 
-bool admin_authorized(struct admin *admin, const struct http_request *request,
-                      struct http_response *response)
+static bool admin_authorized(const struct admin *admin, const struct http_request *request)
 {
     if (admin->token_len == 0) {
         return true;
     }
     const char *header = http_request_header(request, "Authorization");
     static const char bearer[] = "Bearer ";
-    if (header != NULL && strncmp(header, bearer, sizeof(bearer) - 1) == 0) {
-        const char *given = header + sizeof(bearer) - 1;
-        if (admin_token_equals(given, strlen(given), admin->token, admin->token_len)) {
-            return true;
-        }
+    if (header == NULL || strncmp(header, bearer, sizeof(bearer) - 1) != 0) {
+        return false;
+    }
+    const char *given = header + sizeof(bearer) - 1;
+    return admin_token_equals(given, strlen(given), admin->token, admin->token_len);
+}
+
+/* Guards the routes of class "admin": the profiles and stacks they expose
+ * are for operators only. Unmatched paths pass (their 404 reveals nothing). */
+static int admin_auth_handle(void *arg, struct http_request *request,
+                             struct http_response *response, const struct http_next *next)
+{
+    const struct admin *admin = arg;
+    bool guarded =
+        request->route_class != NULL && strcmp(request->route_class, HTTP_ROUTE_CLASS_ADMIN) == 0;
+    if (!guarded || admin_authorized(admin, request)) {
+        return http_next(next, request, response);
     }
     (void)http_response_set_header(response, "WWW-Authenticate", "Bearer");
-    http_response_error(response, 401, "unauthorized",
-                        "this endpoint needs 'Authorization: Bearer <admin token>' "
-                        "(the token is set with HEXSVC_ADMIN_TOKEN or HEXSVC_ADMIN_TOKEN_FILE)");
-    return false;
+    return http_response_error(
+        response, 401, "unauthorized",
+        "this endpoint needs 'Authorization: Bearer <admin token>' "
+        "(the token is set with HEXSVC_ADMIN_TOKEN or HEXSVC_ADMIN_TOKEN_FILE)");
+}
+
+struct http_middleware admin_auth_middleware(struct admin *admin)
+{
+    return (struct http_middleware){
+        .name = "admin_auth", .handle = admin_auth_handle, .arg = admin};
 }
 
 int admin_query_uint(const struct http_request *request, const char *name, unsigned fallback,

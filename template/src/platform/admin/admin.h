@@ -18,9 +18,11 @@
  *   GET /debug/fibers            JSON: every fiber of every worker with id,
  *                                name, state, age and stack
  *
- * When a token is configured, every /debug/ route needs
- * "Authorization: Bearer <token>" (compared in constant time) and answers
- * 401 otherwise; health, readiness and metrics stay open.
+ * The /debug/ routes have the route class "admin". When a token is
+ * configured, admin_auth_middleware() (which the admin server's chain must
+ * hold) makes every route of that class need "Authorization: Bearer
+ * <token>" (compared in constant time) and answers 401 otherwise; health,
+ * readiness and metrics stay open.
  *
  * Each worker calls admin_worker_start() from a fiber: it samples the
  * runtime metrics of that worker (fibers alive, event-loop lag) and answers
@@ -33,6 +35,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 
+#include "platform/http/http_middleware.h"
 #include "platform/http/http_router.h"
 
 struct admin;
@@ -59,6 +62,8 @@ int admin_create(const struct admin_config *config, struct admin **out);
 void admin_destroy(struct admin *admin);
 
 const struct http_router *admin_router(const struct admin *admin);
+/* The bearer-token check ("admin_auth") for the admin server's chain. */
+struct http_middleware admin_auth_middleware(struct admin *admin);
 /* The request timeout the admin server needs for the longest profile. */
 unsigned long admin_request_timeout_ms(const struct admin *admin);
 

@@ -269,9 +269,6 @@ static void admin_write_fiber(struct json_writer *writer, const struct admin *ad
 static int admin_fibers(struct http_request *request, struct http_response *response, void *arg)
 {
     struct admin *admin = arg;
-    if (!admin_authorized(admin, request, response)) {
-        return 0;
-    }
     struct admin_dump *dump = admin_dump_take(admin, request->ctx);
     if (dump == NULL) {
         return http_response_error(response, 503, "busy", "another fiber dump is running; retry");
@@ -306,5 +303,6 @@ static int admin_fibers(struct http_request *request, struct http_response *resp
 
 int admin_fibers_register(struct admin *admin)
 {
-    return http_router_add(admin->router, "GET", "/debug/fibers", admin_fibers, admin);
+    return http_router_add_class(admin->router, "GET", "/debug/fibers", HTTP_ROUTE_CLASS_ADMIN,
+                                 admin_fibers, admin);
 }

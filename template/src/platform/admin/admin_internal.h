@@ -71,9 +71,6 @@ struct admin {
     struct admin_agent *agents[ADMIN_MAX_WORKERS];
 };
 
-/* admin.c: 401 unless the request carries the token (when one is set). */
-bool admin_authorized(struct admin *admin, const struct http_request *request,
-                      struct http_response *response);
 /* admin.c: an unsigned query parameter: 0 and *out (default when absent),
  * or -EINVAL. */
 int admin_query_uint(const struct http_request *request, const char *name, unsigned fallback,

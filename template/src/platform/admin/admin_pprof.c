@@ -19,10 +19,8 @@
 static int admin_pprof_index(struct http_request *request, struct http_response *response,
                              void *arg)
 {
-    struct admin *admin = arg;
-    if (!admin_authorized(admin, request, response)) {
-        return 0;
-    }
+    (void)request;
+    (void)arg;
     static const char body[] =
         "/debug/pprof/\n"
         "\n"
@@ -66,9 +64,6 @@ static int admin_pprof_profile(struct http_request *request, struct http_respons
                                void *arg)
 {
     struct admin *admin = arg;
-    if (!admin_authorized(admin, request, response)) {
-        return 0;
-    }
     unsigned seconds = 0;
     unsigned max = admin->config.max_profile_seconds;
     if (admin_query_uint(request, "seconds", ADMIN_DEFAULT_PROFILE_SECONDS, &seconds) < 0 ||
@@ -190,9 +185,6 @@ static int admin_pprof_goroutine(struct http_request *request, struct http_respo
                                  void *arg)
 {
     struct admin *admin = arg;
-    if (!admin_authorized(admin, request, response)) {
-        return 0;
-    }
     unsigned debug = 0;
     if (admin_query_uint(request, "debug", 0, &debug) < 0 || debug > 2) {
         return http_response_error(response, 400, "invalid_debug", "debug must be 0, 1 or 2");
@@ -242,9 +234,6 @@ static void admin_encode_heap(void *arg)
 static int admin_pprof_heap(struct http_request *request, struct http_response *response, void *arg)
 {
     struct admin *admin = arg;
-    if (!admin_authorized(admin, request, response)) {
-        return 0;
-    }
     if (pprof_heap_rate() == 0) {
         return http_response_error(response, 501, "heap_profile_off",
                                    "heap sampling is off in this process: set "
@@ -264,9 +253,6 @@ static int admin_pprof_symbol(struct http_request *request, struct http_response
                               void *arg)
 {
     struct admin *admin = arg;
-    if (!admin_authorized(admin, request, response)) {
-        return 0;
-    }
     char *text = NULL;
     size_t len = 0;
     FILE *out = open_memstream(&text, &len);
@@ -314,8 +300,8 @@ int admin_pprof_register(struct admin *admin)
         {"POST", "/debug/pprof/symbol", admin_pprof_symbol},
     };
     for (size_t i = 0; i < sizeof(routes) / sizeof(routes[0]); i++) {
-        int rc = http_router_add(admin->router, routes[i].method, routes[i].pattern,
-                                 routes[i].handler, admin);
+        int rc = http_router_add_class(admin->router, routes[i].method, routes[i].pattern,
+                                       HTTP_ROUTE_CLASS_ADMIN, routes[i].handler, admin);
         if (rc != 0) {
             return rc;
         }

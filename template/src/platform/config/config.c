@@ -135,6 +135,9 @@ static bool config_refuse(const struct config *config, const struct config_setti
     char accepted[CONFIG_ACCEPTED_MAX];
     config_accepted_text(setting, accepted, sizeof(accepted));
     const char *hint = setting->kind == CONFIG_SIZE ? config_size_hint(value) : "";
+    if (setting->secret) {
+        value = "(redacted)";
+    }
     fprintf(config_err(config), "%s: invalid %s%s '%s' (from %s): expected %s%s\n", config->program,
             config->env_prefix, setting->name, value, origin, accepted, hint);
     return false;
@@ -390,6 +393,11 @@ static void config_print_effective(const struct config *config)
         const struct config_setting *setting = &config->settings[i];
         char value[CONFIG_VALUE_MAX];
         config_format_value(setting, value, sizeof(value));
+        if (setting->secret) {
+            /* Whether it is set is what an operator checks; never the value. */
+            bool unset = setting->kind == CONFIG_STRING && value[0] == '\0';
+            snprintf(value, sizeof(value), "%s", unset ? "(not set)" : "(set, redacted)");
+        }
         fprintf(out, "  %s%s = %s (%s)\n", config->env_prefix, setting->name, value,
                 config_source_name(setting->source));
     }

@@ -28,7 +28,8 @@
  *
  * Built-in flags: --help (every setting with its flag, environment name and
  * default), --version, --check-config (load, validate, print the effective
- * values with their sources, exit 0), --config FILE.
+ * values with their sources, exit 0; secret settings show only whether they
+ * are set), --config FILE.
  */
 #ifndef HEXSVC_PLATFORM_CONFIG_CONFIG_H
 #define HEXSVC_PLATFORM_CONFIG_CONFIG_H
@@ -72,6 +73,10 @@ struct config_setting {
     config_check_fn check;    /* STRING only; NULL: any text */
     void *target;
     size_t target_size;       /* STRING only */
+    /* A token, password or URL that may carry one: --check-config prints
+     * "(set, redacted)" instead of the value, and a refusal does not echo
+     * it, so neither ends up in a terminal scrollback or a CI log. */
+    bool secret;
     enum config_source source; /* set by config_load() */
 };
 

@@ -26,7 +26,7 @@
 #define HTTP_LINGER_BYTES ((size_t)256 * 1024)
 #define HTTP_REJECT_WRITE_MS 1000
 
-enum http_next {
+enum http_after {
     HTTP_NEXT_REQUEST, /* pipelined bytes wait in the buffer */
     HTTP_NEXT_IDLE,    /* keep-alive, nothing buffered */
     HTTP_NEXT_CLOSE,   /* close now */
@@ -48,14 +48,31 @@ static const struct http_server_config *http_config_of(const struct http_connect
     return &connection->worker->server->config;
 }
 
-static int http_connection_write(struct http_connection *connection, const void *data, size_t len)
+/* Writes all of iov. The write timeout's ctx (a clock read, a link and an
+ * unlink) is made only when the socket is full and the fiber has to wait:
+ * a response nearly always fits the socket buffer at once. The timeout then
+ * counts from that moment, microseconds after the first bytes went out. */
+static int http_connection_writev(struct http_connection *connection, const struct iovec *iov,
+                                  int count)
 {
+    size_t written = 0;
+    int rc = tcp_writev_nowait(connection->tcp, &connection->worker->ctx, iov, count, &written);
+    if (rc != -EAGAIN) {
+        return rc;
+    }
     struct ctx write_ctx;
     ctx_with_timeout(&write_ctx, &connection->worker->ctx,
                      http_config_of(connection)->write_timeout_ms);
-    int rc = tcp_write(connection->tcp, &write_ctx, data, len);
+    rc = tcp_writev_from(connection->tcp, &write_ctx, iov, count, written);
     ctx_release(&write_ctx);
     return rc;
+}
+
+static int http_connection_write(struct http_connection *connection, const void *data, size_t len)
+{
+    struct iovec single = {.iov_base = NULL, .iov_len = len};
+    memcpy(&single.iov_base, &data, sizeof(data)); /* drops const without a cast */
+    return http_connection_writev(connection, &single, 1);
 }
 
 static int http_connection_send_response(struct http_connection *connection)
@@ -66,12 +83,7 @@ static int http_connection_send_response(struct http_connection *connection)
     if (count < 0) {
         return count;
     }
-    struct ctx write_ctx;
-    ctx_with_timeout(&write_ctx, &connection->worker->ctx,
-                     http_config_of(connection)->write_timeout_ms);
-    int rc = tcp_writev(connection->tcp, &write_ctx, iov, count);
-    ctx_release(&write_ctx);
-    return rc;
+    return http_connection_writev(connection, iov, count);
 }
 
 static struct http_read_result http_read_error(int status, const char *code, const char *message)
@@ -172,9 +184,61 @@ static void http_connection_release(struct http_connection *connection)
     io->admitted_bytes = 0;
 }
 
+/*
+ * The read deadlines of one request, each made on the first read that has
+ * to wait for it: most requests arrive whole with the readiness that woke
+ * the connection, and then cost no ctx at all. The header timeout counts
+ * from the first wait for header bytes (microseconds after the first byte
+ * was read), the body timeout from the first wait for body bytes (after a
+ * 100 Continue went out, when the client was told to send the body).
+ */
+struct http_read_deadlines {
+    struct ctx header;
+    struct ctx body;
+    bool header_made;
+    bool body_made;
+    bool headers_done;
+};
+
+static struct ctx *http_read_deadline(struct http_connection *connection,
+                                      struct http_read_deadlines *deadlines)
+{
+    const struct http_server_config *config = http_config_of(connection);
+    if (!deadlines->headers_done) {
+        if (!deadlines->header_made) {
+            ctx_with_timeout(&deadlines->header, &connection->worker->ctx,
+                             config->header_timeout_ms);
+            deadlines->header_made = true;
+        }
+        return &deadlines->header;
+    }
+    if (!deadlines->body_made) {
+        ctx_with_timeout(&deadlines->body, &connection->worker->ctx, config->body_timeout_ms);
+        deadlines->body_made = true;
+    }
+    return &deadlines->body;
+}
+
+/* Reads what the socket has; parks (with the deadline made on demand) only
+ * when it has nothing. */
+static ssize_t http_connection_read_some(struct http_connection *connection,
+                                         struct http_read_deadlines *deadlines)
+{
+    struct http_io *io = connection->io;
+    char *at = io->read_buf + io->read_len;
+    size_t room = connection->worker->server->read_capacity - io->read_len;
+    bool made = deadlines->headers_done ? deadlines->body_made : deadlines->header_made;
+    if (!made) {
+        ssize_t rc = tcp_read_nowait(connection->tcp, &connection->worker->ctx, at, room);
+        if (rc != -EAGAIN) {
+            return rc;
+        }
+    }
+    return tcp_read(connection->tcp, http_read_deadline(connection, deadlines), at, room);
+}
+
 static struct http_read_result http_connection_read_loop(struct http_connection *connection,
-                                                         struct ctx *header_ctx,
-                                                         struct ctx *body_ctx, bool *headers_done)
+                                                         struct http_read_deadlines *deadlines)
 {
     struct http_io *io = connection->io;
     const struct http_server_config *config = http_config_of(connection);
@@ -185,9 +249,8 @@ static struct http_read_result http_connection_read_loop(struct http_connection 
                 return http_read_error(io->parser.error_status, io->parser.error_code,
                                        io->parser.error_message);
             }
-            if (io->parser.headers_complete && !*headers_done) {
-                *headers_done = true;
-                ctx_with_timeout(body_ctx, &connection->worker->ctx, config->body_timeout_ms);
+            if (io->parser.headers_complete && !deadlines->headers_done) {
+                deadlines->headers_done = true;
                 if (!http_connection_admit(connection)) {
                     return http_read_error(503, "overloaded",
                                            "the server is shedding load; retry later");
@@ -206,9 +269,7 @@ static struct http_read_result http_connection_read_loop(struct http_connection 
         if (!http_connection_make_room(connection)) {
             return http_read_error(431, "headers_too_large", "request headers too large");
         }
-        struct ctx *read_ctx = *headers_done ? body_ctx : header_ctx;
-        ssize_t rc = tcp_read(connection->tcp, read_ctx, io->read_buf + io->read_len,
-                              connection->worker->server->read_capacity - io->read_len);
+        ssize_t rc = http_connection_read_some(connection, deadlines);
         if (rc <= 0) {
             return http_read_failed(io, rc);
         }
@@ -216,54 +277,41 @@ static struct http_read_result http_connection_read_loop(struct http_connection 
     }
 }
 
-/* Reads one request: the header timeout runs from the first byte to the end
- * of the header section, the body timeout from there to the end. */
+/* Reads one request: the header timeout runs to the end of the header
+ * section, the body timeout from there to the end (see above). */
 static struct http_read_result http_connection_read_request(struct http_connection *connection)
 {
-    struct ctx header_ctx;
-    struct ctx body_ctx;
-    bool headers_done = false;
-    ctx_with_timeout(&header_ctx, &connection->worker->ctx,
-                     http_config_of(connection)->header_timeout_ms);
-    struct http_read_result result =
-        http_connection_read_loop(connection, &header_ctx, &body_ctx, &headers_done);
-    if (headers_done) {
-        ctx_release(&body_ctx);
+    struct http_read_deadlines deadlines = {.headers_done = false};
+    struct http_read_result result = http_connection_read_loop(connection, &deadlines);
+    if (deadlines.body_made) {
+        ctx_release(&deadlines.body);
     }
-    ctx_release(&header_ctx);
+    if (deadlines.header_made) {
+        ctx_release(&deadlines.header);
+    }
     return result;
 }
 
-static void http_observers_begin(const struct http_server_config *config,
-                                 struct http_request *request, struct http_response *response)
+static int http_connection_endpoint(void *match, struct http_request *request,
+                                    struct http_response *response)
 {
-    for (size_t i = 0; i < config->observer_count; i++) {
-        const struct http_observer *observer = &config->observers[i];
-        if (observer->begin != NULL) {
-            observer->begin(observer->arg, request, response);
-        }
-    }
+    return http_route_answer(match, request, response);
 }
 
-static void http_observers_end(const struct http_server_config *config,
-                               const struct http_exchange *exchange)
-{
-    for (size_t i = config->observer_count; i-- > 0;) {
-        const struct http_observer *observer = &config->observers[i];
-        if (observer->end != NULL) {
-            observer->end(observer->arg, exchange);
-        }
-    }
-}
-
+/* Route first, so every middleware sees request->route and route_class;
+ * then the chain, which ends in the handler or the 404/405 answer. */
 static void http_connection_dispatch(struct http_connection *connection)
 {
-    http_router_dispatch(connection->worker->server->router, &connection->io->request,
-                         &connection->io->response);
+    const struct http_server_config *config = http_config_of(connection);
+    struct http_request *request = &connection->io->request;
+    struct http_route_match match;
+    (void)http_router_route(connection->worker->server->router, request, &match);
+    (void)http_middleware_run(config->middleware, config->middleware_count,
+                              http_connection_endpoint, &match, request, &connection->io->response);
 }
 
 /* Runs the handler for the complete request in io and sends the answer. */
-static enum http_next http_connection_answer(struct http_connection *connection)
+static enum http_after http_connection_answer(struct http_connection *connection)
 {
     struct http_server_worker *worker = connection->worker;
     const struct http_server_config *config = http_config_of(connection);
@@ -282,8 +330,7 @@ static enum http_next http_connection_answer(struct http_connection *connection)
     memcpy(request->peer_address, connection->peer_address, sizeof(request->peer_address));
     worker->in_flight++;
     worker->requests_total++;
-    uint64_t started_ns = config->observer_count > 0 ? uv_hrtime() : 0;
-    http_observers_begin(config, request, response);
+    uint64_t started_ns = config->middleware_count > 0 ? uv_hrtime() : 0;
     http_connection_dispatch(connection);
     request->ctx = NULL;
     ctx_release(&request_ctx);
@@ -294,15 +341,15 @@ static enum http_next http_connection_answer(struct http_connection *connection)
     response->keep_alive_header = keep_alive && request->http_minor == 0;
     int rc = http_connection_send_response(connection);
     worker->in_flight--;
-    if (config->observer_count > 0) {
+    if (response->finish_count > 0) {
         struct http_exchange exchange = {
             .request = request,
             .status = response->status,
             .body_bytes = response->omit_body ? 0 : response->body.len,
-            .duration_ns = uv_hrtime() - started_ns,
+            .duration_ns = started_ns != 0 ? uv_hrtime() - started_ns : 0,
             .write_failed = rc < 0,
         };
-        http_observers_end(config, &exchange);
+        http_response_finish(response, &exchange);
     }
     if (rc < 0 || !keep_alive) {
         return HTTP_NEXT_CLOSE;
@@ -315,8 +362,8 @@ static enum http_next http_connection_answer(struct http_connection *connection)
     return rest > 0 ? HTTP_NEXT_REQUEST : HTTP_NEXT_IDLE;
 }
 
-static enum http_next http_connection_fail(struct http_connection *connection,
-                                           const struct http_read_result *failure)
+static enum http_after http_connection_fail(struct http_connection *connection,
+                                            const struct http_read_result *failure)
 {
     if (failure->quiet) {
         return HTTP_NEXT_CLOSE;
@@ -334,14 +381,14 @@ static enum http_next http_connection_fail(struct http_connection *connection,
     return HTTP_NEXT_LINGER;
 }
 
-static enum http_next http_connection_serve_one(struct http_connection *connection)
+static enum http_after http_connection_serve_one(struct http_connection *connection)
 {
     struct http_io *io = connection->io;
     http_parser_begin(&io->parser, io->read_buf);
     struct http_read_result result = http_connection_read_request(connection);
-    enum http_next next = result.status != 0 || result.quiet
-                              ? http_connection_fail(connection, &result)
-                              : http_connection_answer(connection);
+    enum http_after next = result.status != 0 || result.quiet
+                               ? http_connection_fail(connection, &result)
+                               : http_connection_answer(connection);
     http_connection_release(connection);
     return next;
 }
@@ -400,7 +447,7 @@ static void http_connection_serve(void *arg)
         http_worker_close_connection(worker, connection);
         return;
     }
-    enum http_next next;
+    enum http_after next;
     do {
         next = http_connection_serve_one(connection);
     } while (next == HTTP_NEXT_REQUEST);

@@ -34,6 +34,7 @@ void http_request_reset(struct http_request *request)
     request->body_len = 0;
     request->param_count = 0;
     request->route = NULL;
+    request->route_class = NULL;
     request->http_major = 1;
     request->http_minor = 1;
     request->keep_alive = false;
@@ -83,5 +84,6 @@ int http_request_set_params(struct http_request *request, const struct http_rout
         request->param_count = i + 1;
     }
     request->route = match->pattern;
+    request->route_class = match->route_class;
     return 0;
 }

@@ -52,6 +52,7 @@ struct http_request {
     struct http_param params[HTTP_MAX_PARAMS];
     size_t param_count;
     const char *route;   /* the matched route pattern, NULL before routing */
+    const char *route_class; /* its class ("read", "write", "admin"), or NULL */
     char peer_address[HTTP_PEER_ADDRESS_LEN];
     /* Carries the per-request deadline; cancelled on forced shutdown. Pass
      * it to every blocking call the handler makes. */
@@ -60,9 +61,8 @@ struct http_request {
     uint8_t http_minor;
     bool keep_alive;     /* what the client asked for */
     char param_storage[HTTP_PARAM_STORAGE];
-    /* Filled before routing by an observer (see http_server.h) that
-     * correlates logs: X-Request-Id and the traceparent trace id; "" when
-     * no observer set them. */
+    /* Filled by the request-id middleware (http_request_id.h), first in the
+     * chain: X-Request-Id and the traceparent trace id; "" without it. */
     char request_id[HTTP_REQUEST_ID_LEN];
     char trace_id[HTTP_TRACE_ID_LEN];
 };

@@ -32,6 +32,16 @@ void http_response_reset(struct http_response *response)
     response->close = false;
     response->keep_alive_header = false;
     response->omit_body = false;
+    response->finish_count = 0;
+}
+
+void http_response_discard(struct http_response *response, size_t header_mark)
+{
+    response->status = 0;
+    if (header_mark < response->headers.len) {
+        response->headers.len = header_mark;
+    }
+    http_buffer_clear(&response->body);
 }
 
 bool http_response_started(const struct http_response *response)

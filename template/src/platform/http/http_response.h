@@ -23,6 +23,17 @@
 #define HTTP_RESPONSE_DEFAULT_MAX_BYTES ((size_t)16 * 1024 * 1024)
 #define HTTP_RESPONSE_HEAD_LEN 256
 #define HTTP_RESPONSE_IOV_COUNT 4
+/* Finish callbacks per request (http_middleware.h): one per middleware that
+ * logs or measures, with room for a few of the user's. */
+#define HTTP_RESPONSE_MAX_FINISH 8
+
+struct http_exchange;
+typedef void (*http_finish_fn)(void *arg, const struct http_exchange *exchange);
+
+struct http_response_finish {
+    http_finish_fn finish;
+    void *arg;
+};
 
 struct http_response {
     int status;                   /* 0 until a handler responds */
@@ -33,6 +44,9 @@ struct http_response {
     bool keep_alive_header;       /* HTTP/1.0 keep-alive: say so explicitly */
     bool omit_body;               /* HEAD: headers only, same Content-Length */
     char head[HTTP_RESPONSE_HEAD_LEN]; /* status line + platform headers */
+    /* Run after the write, newest first; see http_response_on_finish(). */
+    struct http_response_finish finish[HTTP_RESPONSE_MAX_FINISH];
+    size_t finish_count;
 };
 
 /* Empty buffers; nothing allocated until the first response. */
@@ -42,6 +56,14 @@ void http_response_free(struct http_response *response);
 void http_response_reset(struct http_response *response);
 
 bool http_response_started(const struct http_response *response);
+
+/*
+ * Drops a half-built answer: the status, the body and every header line
+ * added after `header_mark` (a headers.len taken earlier), so the headers an
+ * outer middleware set (X-Request-Id) and the finish callbacks stay. 0 drops
+ * every header.
+ */
+void http_response_discard(struct http_response *response, size_t header_mark);
 
 /* Adds a header line. Name and value must not contain CR or LF; the names
  * Content-Length, Connection, Date and Transfer-Encoding are reserved. */

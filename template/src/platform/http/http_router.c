@@ -9,6 +9,7 @@
  */
 #include "platform/http/http_router.h"
 
+#include "platform/http/http_middleware.h"
 #include "platform/http/http_response.h"
 
 #include <errno.h>
@@ -32,6 +33,7 @@ struct http_route {
     struct http_segment segments[HTTP_ROUTER_MAX_SEGMENTS];
     size_t segment_count;
     uint32_t literal_mask;
+    char route_class[HTTP_ROUTE_CLASS_LEN];
     http_handler_fn handler;
     void *user_data;
 };
@@ -180,14 +182,40 @@ static int http_router_grow(struct http_router *router)
     return 0;
 }
 
+static bool http_route_class_is_valid(const char *route_class)
+{
+    size_t len = strlen(route_class);
+    if (len == 0 || len >= HTTP_ROUTE_CLASS_LEN) {
+        return false;
+    }
+    for (size_t i = 0; i < len; i++) {
+        char c = route_class[i];
+        if (!((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '_' || c == '-')) {
+            return false;
+        }
+    }
+    return true;
+}
+
 int http_router_add(struct http_router *router, const char *method, const char *pattern,
                     http_handler_fn handler, void *user_data)
 {
-    if (handler == NULL || !http_method_is_valid(method) || pattern == NULL) {
+    bool reads = method != NULL && (strcmp(method, "GET") == 0 || strcmp(method, "HEAD") == 0);
+    return http_router_add_class(router, method, pattern,
+                                 reads ? HTTP_ROUTE_CLASS_READ : HTTP_ROUTE_CLASS_WRITE, handler,
+                                 user_data);
+}
+
+int http_router_add_class(struct http_router *router, const char *method, const char *pattern,
+                          const char *route_class, http_handler_fn handler, void *user_data)
+{
+    if (handler == NULL || method == NULL || !http_method_is_valid(method) || pattern == NULL ||
+        route_class == NULL || !http_route_class_is_valid(route_class)) {
         return -EINVAL;
     }
     struct http_route route = {.handler = handler, .user_data = user_data};
     memcpy(route.method, method, strlen(method) + 1);
+    memcpy(route.route_class, route_class, strlen(route_class) + 1);
     route.pattern = strdup(pattern);
     if (route.pattern == NULL) {
         return -ENOMEM;
@@ -296,6 +324,7 @@ static void http_match_fill(const struct http_route *route, const struct http_pa
     match->handler = route->handler;
     match->user_data = route->user_data;
     match->pattern = route->pattern;
+    match->route_class = route->route_class;
     match->param_count = 0;
     for (size_t i = 0; i < route->segment_count; i++) {
         if (!route->segments[i].is_param) {
@@ -315,6 +344,7 @@ enum http_route_result http_router_match(const struct http_router *router, const
                                          struct http_route_match *match)
 {
     memset(match, 0, sizeof(*match));
+    match->result = HTTP_ROUTE_NOT_FOUND;
     struct http_path_segments segments;
     if (!http_split_path(path, path_len, &segments)) {
         return HTTP_ROUTE_NOT_FOUND;
@@ -325,38 +355,55 @@ enum http_route_result http_router_match(const struct http_router *router, const
     }
     if (best != NULL) {
         http_match_fill(best, &segments, match);
-        return HTTP_ROUTE_FOUND;
+        match->result = HTTP_ROUTE_FOUND;
+    } else if (http_router_allow(router, &segments, match->allow)) {
+        match->result = HTTP_ROUTE_METHOD_NOT_ALLOWED;
+    } else {
+        match->result = HTTP_ROUTE_NOT_FOUND;
     }
-    if (http_router_allow(router, &segments, match->allow)) {
-        return HTTP_ROUTE_METHOD_NOT_ALLOWED;
+    return match->result;
+}
+
+enum http_route_result http_router_route(const struct http_router *router,
+                                         struct http_request *request,
+                                         struct http_route_match *match)
+{
+    enum http_route_result result =
+        http_router_match(router, request->method, request->path, request->path_len, match);
+    if (result == HTTP_ROUTE_FOUND && http_request_set_params(request, match) < 0) {
+        match->result = HTTP_ROUTE_URI_TOO_LONG;
     }
-    return HTTP_ROUTE_NOT_FOUND;
+    return match->result;
+}
+
+int http_route_answer(const struct http_route_match *match, struct http_request *request,
+                      struct http_response *response)
+{
+    switch (match->result) {
+    case HTTP_ROUTE_FOUND:
+        return match->handler(request, response, match->user_data);
+    case HTTP_ROUTE_METHOD_NOT_ALLOWED:
+        (void)http_response_set_header(response, "Allow", match->allow);
+        return http_response_error(response, 405, "method_not_allowed", "method not allowed here");
+    case HTTP_ROUTE_URI_TOO_LONG:
+        return http_response_error(response, 414, "uri_too_long", "path parameters too long");
+    case HTTP_ROUTE_NOT_FOUND:
+    default:
+        return http_response_error(response, 404, "not_found", "no route for this path");
+    }
+}
+
+static int http_route_endpoint(void *match, struct http_request *request,
+                               struct http_response *response)
+{
+    return http_route_answer(match, request, response);
 }
 
 void http_router_dispatch(const struct http_router *router, struct http_request *request,
                           struct http_response *response)
 {
     struct http_route_match match;
-    enum http_route_result route =
-        http_router_match(router, request->method, request->path, request->path_len, &match);
-    if (route == HTTP_ROUTE_NOT_FOUND) {
-        http_response_error(response, 404, "not_found", "no route for this path");
-        return;
-    }
-    if (route == HTTP_ROUTE_METHOD_NOT_ALLOWED) {
-        http_response_set_header(response, "Allow", match.allow);
-        http_response_error(response, 405, "method_not_allowed", "method not allowed here");
-        return;
-    }
-    if (http_request_set_params(request, &match) < 0) {
-        http_response_error(response, 414, "uri_too_long", "path parameters too long");
-        return;
-    }
-    int rc = match.handler(request, response, match.user_data);
-    if (!http_response_started(response)) {
-        /* Whatever the handler half-built is dropped: no partial headers. */
-        (void)rc;
-        http_response_reset(response);
-        http_response_error(response, 500, "internal", "internal server error");
-    }
+    (void)http_router_route(router, request, &match);
+    /* An empty chain: only the safety net (500 for an unanswered request). */
+    (void)http_middleware_run(NULL, 0, http_route_endpoint, &match, request, response);
 }

@@ -42,6 +42,20 @@ void http_server_config_defaults(struct http_server_config *config)
     };
 }
 
+static bool http_server_chain_is_valid(const struct http_server_config *config)
+{
+    if (config->middleware_count > HTTP_SERVER_MAX_MIDDLEWARE ||
+        (config->middleware_count > 0 && config->middleware == NULL)) {
+        return false;
+    }
+    for (size_t i = 0; i < config->middleware_count; i++) {
+        if (config->middleware[i].handle == NULL) {
+            return false;
+        }
+    }
+    return true;
+}
+
 static bool http_server_config_is_valid(const struct http_server_config *config)
 {
     return config->host != NULL && strlen(config->host) < HTTP_SERVER_HOST_LEN &&
@@ -50,7 +64,8 @@ static bool http_server_config_is_valid(const struct http_server_config *config)
            config->body_timeout_ms > 0 && config->idle_timeout_ms > 0 &&
            config->request_timeout_ms > 0 && config->write_timeout_ms > 0 &&
            config->max_connections > 0 &&
-           (config->observer_count == 0 || config->observers != NULL);
+           (config->observer_count == 0 || config->observers != NULL) &&
+           http_server_chain_is_valid(config);
 }
 
 int http_server_create(const struct http_server_config *config, const struct http_router *router,
@@ -66,11 +81,22 @@ int http_server_create(const struct http_server_config *config, const struct htt
     server->config = *config;
     memcpy(server->host, config->host, strlen(config->host) + 1);
     server->config.host = server->host;
+    if (config->middleware_count > 0) {
+        server->middleware = malloc(config->middleware_count * sizeof(*server->middleware));
+        if (server->middleware == NULL) {
+            free(server);
+            return -ENOMEM;
+        }
+        memcpy(server->middleware, config->middleware,
+               config->middleware_count * sizeof(*server->middleware));
+    }
+    server->config.middleware = server->middleware;
     server->router = router;
     server->read_capacity = config->max_header_bytes + HTTP_READ_SLACK;
     server->port = config->port;
     int rc = pthread_mutex_init(&server->port_lock, NULL);
     if (rc != 0) {
+        free(server->middleware);
         free(server);
         return -rc;
     }
@@ -84,6 +110,7 @@ void http_server_destroy(struct http_server *server)
         return;
     }
     pthread_mutex_destroy(&server->port_lock);
+    free(server->middleware);
     free(server);
 }
 

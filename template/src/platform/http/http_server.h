@@ -17,9 +17,13 @@
  *   chunked as it streams), header_timeout_ms 408, body_timeout_ms 408,
  *   idle_timeout_ms quiet close, request_timeout_ms the deadline of the
  *   handler's request->ctx, max_connections 503, malformed 400, unknown
- *   route 404, wrong method 405 + Allow, handler failure 500. Error bodies
+ *   route 404, wrong method 405 + Allow, unanswered request 500. Error bodies
  *   are {"error":{"code":"...","message":"..."}}; after 400/408/413/417/431
  *   the connection is closed.
+ *
+ * A complete request is routed, then runs through the config's middleware
+ * chain (http_middleware.h) to the route's handler or the 404/405 answer;
+ * the response is written and the finish callbacks run.
  *
  * Lifecycle: http_server_create() before runtime_run(); per worker
  * http_server_start(), then http_server_worker_stop() (graceful: stop
@@ -34,6 +38,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "platform/http/http_middleware.h"
 #include "platform/http/http_request.h"
 #include "platform/http/http_response.h"
 #include "platform/http/http_router.h"
@@ -44,31 +49,18 @@ struct http_server;
 struct http_server_worker;
 
 #define HTTP_SERVER_HOST_LEN 64
-
-/* What an observer learns about one answered request. */
-struct http_exchange {
-    const struct http_request *request; /* request->route is NULL when unrouted */
-    int status;                         /* as sent */
-    size_t body_bytes;                  /* response body bytes (0 for HEAD) */
-    uint64_t duration_ns;               /* from the end of reading to the end of writing */
-    bool write_failed;                  /* the client did not get the whole answer */
-};
+#define HTTP_SERVER_MAX_MIDDLEWARE HTTP_MIDDLEWARE_MAX
 
 /*
- * Hooks for logs and metrics, called on the serving worker's fiber; they
- * must be cheap and must not park. The server calls `begin` (may be NULL)
- * once a request was read, before routing: it may add response headers and
- * fill request->request_id and trace_id. It calls `end` (may be NULL) after
- * the response was written or the write failed, and `connection` (may be
- * NULL) with +1 when it admits a connection and -1 when it forgets one.
- * Several observers are called in order for begin, in reverse for end.
- * Observed are the requests that reach routing (a handler's answer, 404,
- * 405); protocol errors answered while reading (400, 408, 413, 431) and
- * 503s for max_connections or admission are not.
+ * Connection hooks (the open-connections gauge), called on the serving
+ * worker's fiber; cheap, never parking: `connection` with +1 when the
+ * server admits a connection and -1 when it forgets one. Per-request work
+ * belongs in middleware (http_middleware.h), which sees the requests that
+ * were read completely (a handler's answer, 404, 405); protocol errors
+ * answered while reading (400, 408, 413, 431) and 503s for max_connections
+ * or admission reach neither.
  */
 struct http_observer {
-    void (*begin)(void *arg, struct http_request *request, struct http_response *response);
-    void (*end)(void *arg, const struct http_exchange *exchange);
     void (*connection)(void *arg, int delta);
     void *arg;
 };
@@ -101,9 +93,13 @@ struct http_server_config {
     uint64_t request_timeout_ms; /* default 30 s: handler deadline */
     uint64_t write_timeout_ms;   /* default 30 s per response */
     unsigned max_connections;    /* per worker, default 10000 */
-    /* Observers, default none; the array must outlive the server. */
+    /* Connection observers, default none; the array must outlive the server. */
     const struct http_observer *observers;
     size_t observer_count;
+    /* The middleware chain, outermost first, default none; copied by
+     * http_server_create (the args must outlive the server). */
+    const struct http_middleware *middleware;
+    size_t middleware_count;
     /* Load shedding, default none; must outlive the server. */
     const struct http_admission *admission;
 };

@@ -24,6 +24,7 @@ struct http_server {
     struct http_server_config config;
     char host[HTTP_SERVER_HOST_LEN];
     const struct http_router *router;
+    struct http_middleware *middleware; /* config.middleware points here */
     size_t read_capacity;  /* per-connection read buffer */
     pthread_mutex_t port_lock; /* workers race to bind port 0 */
     int port;

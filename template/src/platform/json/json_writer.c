@@ -126,8 +126,15 @@ static void json_writer_quoted(struct json_writer *writer, const char *value, si
     json_writer_append(writer, "\"", 1);
     size_t run_start = 0;
     for (size_t i = 0; i < len; i++) {
+        /* The plain bytes (all but controls, '"', '\\' and DEL) are skipped
+         * with one test, before the scratch (zeroed per iteration by the
+         * hardening flags) and the switch: most strings have no escape. */
+        unsigned char c = (unsigned char)value[i];
+        if (c >= 0x20 && c != '"' && c != '\\' && c != 0x7F) {
+            continue;
+        }
         char scratch[8];
-        const char *escape = json_escape_of((unsigned char)value[i], scratch);
+        const char *escape = json_escape_of(c, scratch);
         if (escape == NULL) {
             continue;
         }

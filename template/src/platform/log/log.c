@@ -35,6 +35,7 @@ struct log_buffer {
     char *data;
     size_t len;
     struct log_key_cache keys; /* used under `lock`, by whoever formats */
+    struct log_time_cache time; /* likewise */
 };
 
 struct logger {
@@ -350,7 +351,7 @@ void log_write(struct logger *logger, unsigned buffer_index, enum log_level leve
     if (!log_enabled(logger, level) || (unsigned)level > LOG_ERROR) {
         return;
     }
-    const struct log_entry entry = {
+    struct log_entry entry = {
         .format = logger->format,
         .unix_ms = log_unix_ms(),
         .level = level,
@@ -362,6 +363,7 @@ void log_write(struct logger *logger, unsigned buffer_index, enum log_level leve
     bool fits = true;
     bool crossed_half = false;
     pthread_mutex_lock(&buffer->lock);
+    entry.time_text = log_time_cache_text(&buffer->time, entry.unix_ms);
     /* Formatted in place while the lock is held (the buffer is this
      * worker's, so nobody waits on it but the writer's swap): a 4 KiB line
      * on the stack cost more than the formatting, as the hardening flags
@@ -382,4 +384,49 @@ void log_write(struct logger *logger, unsigned buffer_index, enum log_level leve
     if (crossed_half) {
         log_wake_writer(logger);
     }
+}
+
+/* The rare path of log_write_rendered(), as log_write_aside(). */
+static size_t log_render_aside(struct logger *logger, struct log_buffer *buffer,
+                               log_render_fn render, void *arg, const char *time_text, bool *fits,
+                               bool *crossed_half)
+{
+    char line[LOG_LINE_MAX];
+    size_t len = render(arg, line, sizeof(line), time_text);
+    *fits = len == 0 || log_append(logger, buffer, line, len, crossed_half);
+    return len;
+}
+
+bool log_write_rendered(struct logger *logger, unsigned buffer_index, enum log_level level,
+                        log_render_fn render, void *arg)
+{
+    if (!log_enabled(logger, level) || (unsigned)level > LOG_ERROR) {
+        return true;
+    }
+    int64_t unix_ms = log_unix_ms();
+    struct log_buffer *buffer = &logger->buffers[buffer_index % logger->buffer_count];
+    bool fits = true;
+    bool crossed_half = false;
+    size_t len = 0;
+    pthread_mutex_lock(&buffer->lock);
+    const char *time_text = log_time_cache_text(&buffer->time, unix_ms);
+    if (logger->buffer_bytes - buffer->len >= LOG_LINE_MAX) {
+        size_t half = logger->buffer_bytes / 2;
+        size_t before = buffer->len;
+        len = render(arg, buffer->data + before, LOG_LINE_MAX, time_text);
+        buffer->len += len;
+        crossed_half = before < half && buffer->len >= half;
+    } else {
+        len = log_render_aside(logger, buffer, render, arg, time_text, &fits, &crossed_half);
+    }
+    pthread_mutex_unlock(&buffer->lock);
+    if (len == 0) {
+        return false;
+    }
+    if (!fits) {
+        atomic_fetch_add_explicit(&logger->dropped, 1, memory_order_relaxed);
+    } else if (crossed_half) {
+        log_wake_writer(logger);
+    }
+    return true;
 }

@@ -14,8 +14,8 @@
 
 #include "platform/time/time_format.h"
 
-/* Room kept for ",\"truncated\":true}\n" or " ...\n". */
-#define LOG_FORMAT_RESERVE 24
+/* LOG_FORMAT_RESERVE (log_format.h) is the room kept for
+ * ",\"truncated\":true}\n" or " ...\n". */
 /* A message longer than this share of the line is cut to it. */
 #define LOG_FORMAT_MESSAGE_SHARE 2
 
@@ -60,7 +60,6 @@ static const unsigned char log_byte_class[256] = {
 
 /* The escape of one byte that LOG_BYTE_ESCAPE marks, at `at` (room for
  * LOG_ESCAPE_MAX bytes); returns the end. */
-#define LOG_ESCAPE_MAX 6
 static char *log_escape_byte(char *at, unsigned char c)
 {
     static const char hex[] = "0123456789abcdef";
@@ -115,22 +114,34 @@ static bool log_word_is_plain(uint64_t word)
 
 /* Escapes text[0..len) to `at` without bounds checks: the caller has made
  * room for LOG_ESCAPE_MAX bytes per input byte. Eight plain bytes at a time
- * (one test, one 8-byte copy), then byte by byte: this is the access log's
- * inner loop. */
+ * (one test, one 8-byte copy); a tail shorter than eight after such a copy
+ * is tested as the last eight bytes, overlapping ones already copied as
+ * they are, so an id or an address of 9 to 40 bytes never goes byte by
+ * byte. Otherwise byte by byte: this is the access log's inner loop. */
 static char *log_escape_raw(char *at, const char *text, size_t len)
 {
     size_t i = 0;
+    bool copied = false; /* at[-8..0) holds text[i-8..i) as it is */
     while (i < len) {
         uint64_t word = 0;
-        if (len - i >= sizeof(word)) {
+        size_t left = len - i;
+        if (left >= sizeof(word)) {
             memcpy(&word, text + i, sizeof(word));
             if (log_word_is_plain(word)) {
                 memcpy(at, &word, sizeof(word));
                 at += sizeof(word);
                 i += sizeof(word);
+                copied = true;
                 continue;
             }
+        } else if (copied) {
+            memcpy(&word, text + len - sizeof(word), sizeof(word));
+            if (log_word_is_plain(word)) {
+                memcpy(at - (sizeof(word) - left), &word, sizeof(word));
+                return at + left;
+            }
         }
+        copied = false;
         unsigned char c = (unsigned char)text[i++];
         if ((log_byte_class[c] & LOG_BYTE_ESCAPE) == 0) {
             *at++ = (char)c;
@@ -139,6 +150,11 @@ static char *log_escape_raw(char *at, const char *text, size_t len)
         }
     }
     return at;
+}
+
+char *log_format_escape(char *at, const char *text, size_t len)
+{
+    return log_escape_raw(at, text, len);
 }
 
 /* Room for escaping key and value at the worst case, plus 6 bytes of
@@ -287,6 +303,48 @@ static const char *log_format_milli(int64_t value, char *scratch, size_t size)
         *--first = '-';
     }
     return first;
+}
+
+/* Forward writers for hand-built lines: the digits are counted first, so
+ * they are written in place, backwards from the end, with no copy. */
+static size_t log_digit_count(uint64_t value)
+{
+    size_t count = 1;
+    while (value >= 10) {
+        value /= 10;
+        count++;
+    }
+    return count;
+}
+
+char *log_format_u64(char *at, uint64_t value)
+{
+    char *end = at + log_digit_count(value);
+    (void)log_u64_digits(value, end);
+    return end;
+}
+
+char *log_format_i64(char *at, int64_t value)
+{
+    if (value < 0) {
+        *at++ = '-';
+    }
+    return log_format_u64(at, value < 0 ? 0 - (uint64_t)value : (uint64_t)value);
+}
+
+char *log_format_thousandths(char *at, int64_t value)
+{
+    if (value < 0) {
+        *at++ = '-';
+    }
+    uint64_t magnitude = value < 0 ? 0 - (uint64_t)value : (uint64_t)value;
+    at = log_format_u64(at, magnitude / 1000);
+    unsigned fraction = (unsigned)(magnitude % 1000);
+    at[0] = '.';
+    at[1] = (char)('0' + fraction / 100);
+    at[2] = (char)('0' + fraction / 10 % 10);
+    at[3] = (char)('0' + fraction % 10);
+    return at + 4;
 }
 
 /* The value as text; strings are returned through *string instead. */
@@ -471,6 +529,23 @@ static void log_format_time(int64_t unix_ms, char out[TIME_RFC3339_MS_SIZE])
     *at = '\0';
 }
 
+const char *log_time_cache_text(struct log_time_cache *cache, int64_t unix_ms)
+{
+    int64_t second = unix_ms / 1000;
+    if (!cache->ready || cache->second != second || unix_ms < 0 || unix_ms > LOG_TIME_MAX_MS) {
+        log_format_time(unix_ms, cache->text);
+        cache->second = second;
+        cache->ready = unix_ms >= 0 && unix_ms <= LOG_TIME_MAX_MS;
+        return cache->text;
+    }
+    /* Same second: only "sss" in "...:ss.sssZ" changes. */
+    unsigned ms = (unsigned)(unix_ms % 1000);
+    cache->text[20] = (char)('0' + ms / 100);
+    cache->text[21] = (char)('0' + ms / 10 % 10);
+    cache->text[22] = (char)('0' + ms % 10);
+    return cache->text;
+}
+
 /* The longest prefix of text[0..len) not longer than max that does not
  * split a UTF-8 sequence. */
 static size_t log_utf8_cut(const char *text, size_t len, size_t max)
@@ -503,11 +578,17 @@ static void log_put_message(struct log_out *out, const char *message, size_t len
     }
 }
 
-static void log_put_head(struct log_out *out, enum log_format format, int64_t unix_ms,
-                         enum log_level level, const char *message, bool *truncated)
+static void log_put_head(struct log_out *out, const struct log_entry *entry, bool *truncated)
 {
-    char time_text[TIME_RFC3339_MS_SIZE];
-    log_format_time(unix_ms, time_text);
+    enum log_format format = entry->format;
+    enum log_level level = entry->level;
+    const char *message = entry->message;
+    char formatted[TIME_RFC3339_MS_SIZE];
+    const char *time_text = entry->time_text;
+    if (time_text == NULL) {
+        log_format_time(entry->unix_ms, formatted);
+        time_text = formatted;
+    }
     size_t message_len = strlen(message);
     size_t message_max = out->capacity / LOG_FORMAT_MESSAGE_SHARE;
     size_t message_cut = log_utf8_cut(message, message_len, message_max);
@@ -551,7 +632,7 @@ size_t log_format_entry(struct log_key_cache *cache, char *buf, size_t capacity,
     enum log_format format = entry->format;
     struct log_out out = {.buf = buf, .capacity = capacity - LOG_FORMAT_RESERVE};
     bool truncated = false;
-    log_put_head(&out, format, entry->unix_ms, entry->level, entry->message, &truncated);
+    log_put_head(&out, entry, &truncated);
     for (size_t i = 0; i < entry->count && !out.overflow; i++) {
         size_t mark = out.len;
         log_put_field(&out, format, &entry->fields[i], cache);

@@ -1,5 +1,6 @@
 /*
- * metrics_http.h: the golden signals of an HTTP server, as an observer.
+ * metrics_http.h: the golden signals of an HTTP server: a middleware for
+ * the requests, an observer for the connections gauge.
  *
  *   http_requests_total{route,method,code}        counter
  *   http_request_duration_seconds{route}           histogram (metrics_latency_buckets)
@@ -17,16 +18,40 @@
 #include "platform/http/http_server.h"
 #include "platform/metrics/metrics.h"
 
+/* The series a request was counted in, remembered by the request's route
+ * pattern and method (their addresses: the router's copy and the parser's
+ * static name) and status class, so the next such request does one small
+ * lookup instead of hashing three label strings per family. One cache per
+ * worker index below METRICS_SHARDS (a worker only touches its own, so no
+ * locks); other workers look the series up every time. */
+#define METRICS_HTTP_CACHE_SLOTS 32 /* a power of two */
+
+struct metrics_http_cached {
+    const char *route; /* NULL: unmatched (or an empty slot, when requests is NULL) */
+    const char *method;
+    int code_class;    /* 0 .. 4 for 1xx .. 5xx */
+    struct metrics_series *requests;
+    struct metrics_series *duration;
+};
+
+struct metrics_http_cache {
+    struct metrics_http_cached slots[METRICS_HTTP_CACHE_SLOTS];
+};
+
 struct metrics_http {
     struct metrics_family *requests;
     struct metrics_family *duration;
     struct metrics_series *in_flight;
     struct metrics_series *connections;
+    struct metrics_http_cache caches[METRICS_SHARDS];
 };
 
 /* Registers the families; 0 or the metrics_register() error. */
 int metrics_http_init(struct metrics_http *http, struct metrics_registry *registry);
-/* The observer; `http` must outlive the server. */
+/* The "metrics" middleware (requests, latency, in-flight); `http` must
+ * outlive the server. */
+struct http_middleware metrics_http_middleware(struct metrics_http *http);
+/* The connection observer (http_connections_open). */
 struct http_observer metrics_http_observer(struct metrics_http *http);
 
 /* "GET" .. "OPTIONS" as given, anything else "OTHER". */

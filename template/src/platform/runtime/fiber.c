@@ -11,6 +11,7 @@
 
 #include <errno.h>
 #include <stdatomic.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -93,11 +94,11 @@ static struct fiber *fiber_allocate(struct worker *worker)
     if (fiber != NULL) {
         worker->free_fibers = fiber->next_free;
         worker->free_fiber_count--;
+        /* Everything but the timer, which stays an initialised, stopped
+         * handle (copying it out and back cost more than the clearing). */
         bool timer_ready = fiber->timer_ready;
-        uv_timer_t timer = fiber->timer;
-        memset(fiber, 0, sizeof(*fiber));
+        memset(fiber, 0, offsetof(struct fiber, timer));
         fiber->timer_ready = timer_ready;
-        fiber->timer = timer; /* an initialised, stopped handle stays valid */
         return fiber;
     }
     fiber = calloc(1, sizeof(*fiber));

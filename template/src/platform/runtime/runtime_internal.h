@@ -84,10 +84,12 @@ struct fiber {
     uint64_t park_wake_at_ms;
     struct ctx_waiter ctx_node;  /* on park_ctx->waiters */
     struct ctx_waiter wait_node; /* on a channel's or wait group's list */
-    uv_timer_t timer;            /* deadline and sleep timer */
     void *asan_fake_stack;
     void *tsan_fiber;
     struct fiber *next_free;
+    /* Last: a pooled fiber is cleared up to here, and the timer handle,
+     * initialised and stopped, is kept as it is (fiber_allocate). */
+    uv_timer_t timer;            /* deadline and sleep timer */
 };
 
 struct tcp_conn;

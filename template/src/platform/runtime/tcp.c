@@ -16,6 +16,14 @@
  * A connection's poll handle is tied to its fd and closes with it; the idle
  * timer is not, and survives in the pool.
  *
+ * The idle timer is stopped lazily too: a keep-alive connection goes idle
+ * and wakes once per request, and a uv_timer_start plus uv_timer_stop each
+ * time (a heap insert and removal) was a visible share of a small request.
+ * Waking leaves the timer running; going idle again only moves the
+ * connection's idle deadline when the running timer fires no later than the
+ * new deadline. When it fires early, it re-arms for what is left; when it
+ * fires on a busy connection, it does nothing and stops.
+ *
  * Closing while another fiber is parked on the connection wakes that fiber
  * with -ECANCELED; the object is recycled only once the poll handle has
  * closed and no fiber refers to it any more.
@@ -26,6 +34,7 @@
 
 #include <arpa/inet.h>
 #include <errno.h>
+#include <limits.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <stdlib.h>
@@ -51,6 +60,9 @@ struct tcp_conn {
     int poll_events;     /* UV_READABLE | UV_WRITABLE the poll watches now */
     bool poll_closing;   /* uv_close() issued, close callback pending */
     bool timer_open;
+    bool timer_is_idle;  /* the running timer (if any) is the idle timer */
+    uint64_t idle_deadline_ms; /* loop time; CTX_NO_DEADLINE: none */
+    uint64_t timer_due_ms;     /* loop time the running timer fires at */
     bool closed;         /* tcp_close() was called */
     bool idle_armed;     /* tcp_resume_on_readable() waiting, no fiber */
     bool idle_timed_out; /* next tcp_read() returns -ETIMEDOUT */
@@ -296,10 +308,8 @@ static void tcp_conn_resume(struct tcp_conn *conn, int error, bool timed_out)
 {
     conn->idle_armed = false;
     tcp_idle_unlink(conn);
-    if (conn->timer_open) {
-        uv_timer_stop(&conn->idle_timer);
-    }
-    /* The poll stays armed: the fiber is about to read. */
+    /* The poll stays armed: the fiber is about to read. The idle timer may
+     * stay armed too (see the top of the file). */
     if (error != 0) {
         conn->pending_error = error;
     }
@@ -336,15 +346,52 @@ static void tcp_conn_resume_later(struct tcp_conn *conn)
         conn->timer_open = true;
     }
     conn->idle_timer.data = conn;
+    conn->timer_is_idle = false;
     uv_timer_start(&conn->idle_timer, tcp_conn_retry_fired, TCP_RESUME_RETRY_MS, 0);
+}
+
+static void tcp_conn_idle_timer_fired(uv_timer_t *timer);
+
+static void tcp_conn_start_idle_timer(struct tcp_conn *conn, uint64_t now, uint64_t timeout_ms)
+{
+    conn->idle_timer.data = conn;
+    conn->timer_is_idle = true;
+    conn->timer_due_ms = now + timeout_ms;
+    uv_timer_start(&conn->idle_timer, tcp_conn_idle_timer_fired, timeout_ms, 0);
 }
 
 static void tcp_conn_idle_timer_fired(uv_timer_t *timer)
 {
     struct tcp_conn *conn = timer->data;
-    if (conn->idle_armed) {
-        tcp_conn_resume(conn, 0, true);
+    conn->timer_is_idle = false;
+    if (!conn->idle_armed || conn->idle_deadline_ms == CTX_NO_DEADLINE) {
+        return; /* busy (it will arm again when idle), or idle without a limit */
     }
+    uint64_t now = uv_now(&conn->worker->loop);
+    if (now < conn->idle_deadline_ms) {
+        /* Armed during an earlier idle period: wait out the rest. */
+        tcp_conn_start_idle_timer(conn, now, conn->idle_deadline_ms - now);
+        return;
+    }
+    tcp_conn_resume(conn, 0, true);
+}
+
+/* Arms the idle limit of the idle period that starts now. A timer already
+ * running for an earlier deadline is left alone: it fires first and re-arms
+ * for what is left. */
+static void tcp_conn_arm_idle_timer(struct tcp_conn *conn, uint64_t timeout_ms)
+{
+    uint64_t now = uv_now(&conn->worker->loop);
+    if (timeout_ms == 0 || timeout_ms >= CTX_NO_DEADLINE - now) {
+        conn->idle_deadline_ms = CTX_NO_DEADLINE;
+        return; /* a running timer finds no deadline and stops */
+    }
+    conn->idle_deadline_ms = now + timeout_ms;
+    if (conn->timer_is_idle && uv_is_active((uv_handle_t *)&conn->idle_timer) &&
+        conn->timer_due_ms <= conn->idle_deadline_ms) {
+        return;
+    }
+    tcp_conn_start_idle_timer(conn, now, timeout_ms);
 }
 
 static void tcp_conn_poll_fired(uv_poll_t *poll, int status, int events)
@@ -451,7 +498,9 @@ int tcp_connect(struct ctx *ctx, const char *host, int port, struct tcp_conn **o
     return 0;
 }
 
-ssize_t tcp_read(struct tcp_conn *conn, struct ctx *ctx, void *buf, size_t len)
+/* tcp_read(), or without parking when `park` is false. */
+static ssize_t tcp_read_impl(struct tcp_conn *conn, struct ctx *ctx, void *buf, size_t len,
+                             bool park)
 {
     if (conn->idle_timed_out) {
         conn->idle_timed_out = false;
@@ -480,6 +529,9 @@ ssize_t tcp_read(struct tcp_conn *conn, struct ctx *ctx, void *buf, size_t len)
         if (errno != EAGAIN && errno != EWOULDBLOCK) {
             return -errno;
         }
+        if (!park) {
+            return -EAGAIN;
+        }
         rc = tcp_conn_wait(conn, ctx, UV_READABLE);
         if (rc < 0) {
             return rc;
@@ -487,7 +539,64 @@ ssize_t tcp_read(struct tcp_conn *conn, struct ctx *ctx, void *buf, size_t len)
     }
 }
 
-int tcp_writev(struct tcp_conn *conn, struct ctx *ctx, const struct iovec *iov, int iov_count)
+ssize_t tcp_read(struct tcp_conn *conn, struct ctx *ctx, void *buf, size_t len)
+{
+    return tcp_read_impl(conn, ctx, buf, len, true);
+}
+
+ssize_t tcp_read_nowait(struct tcp_conn *conn, struct ctx *ctx, void *buf, size_t len)
+{
+    return tcp_read_impl(conn, ctx, buf, len, false);
+}
+
+/* Where the bytes after the first `skip` of iov start: *index, *offset. */
+static void tcp_iov_skip(const struct iovec *iov, int iov_count, size_t skip, int *index,
+                         size_t *offset)
+{
+    *index = 0;
+    while (*index < iov_count && skip >= iov[*index].iov_len) {
+        skip -= iov[*index].iov_len;
+        (*index)++;
+    }
+    *offset = *index < iov_count ? skip : 0;
+}
+
+/* One sendmsg of iov[0..count) minus the first `offset` bytes of iov[0].
+ * Whole iovecs go as they are (sendmsg only reads them); a partly written
+ * first one needs a patched copy of a bounded batch, made only then: the
+ * hardening flags zero every automatic array, and zeroing the batch on
+ * every write cost more than the rest of a small write. */
+static ssize_t tcp_sendmsg_patched(int fd, const struct iovec *iov, int count, size_t offset)
+{
+    struct iovec batch[TCP_WRITEV_BATCH];
+    int batch_count = count < TCP_WRITEV_BATCH ? count : TCP_WRITEV_BATCH;
+    memcpy(batch, iov, (size_t)batch_count * sizeof(batch[0]));
+    batch[0].iov_base = (char *)batch[0].iov_base + offset;
+    batch[0].iov_len -= offset;
+    struct msghdr message = {.msg_iov = batch, .msg_iovlen = (size_t)batch_count};
+    return sendmsg(fd, &message, MSG_NOSIGNAL);
+}
+
+static ssize_t tcp_sendmsg(int fd, const struct iovec *iov, int count, size_t offset)
+{
+    if (offset != 0) {
+        return tcp_sendmsg_patched(fd, iov, count, offset);
+    }
+    /* msg_iov is not const though sendmsg only reads it: a union drops the
+     * const without a cast. */
+    union {
+        const struct iovec *given;
+        struct iovec *sent;
+    } vector = {.given = iov};
+    struct msghdr message = {.msg_iov = vector.sent,
+                             .msg_iovlen = (size_t)(count < IOV_MAX ? count : IOV_MAX)};
+    return sendmsg(fd, &message, MSG_NOSIGNAL);
+}
+
+/* tcp_writev() from byte `skip` on, or without parking when `park` is
+ * false; *written counts the bytes of this call. */
+static int tcp_writev_impl(struct tcp_conn *conn, struct ctx *ctx, const struct iovec *iov,
+                           int iov_count, size_t skip, bool park, size_t *written_out)
 {
     if (iov_count < 0) {
         return -EINVAL;
@@ -497,6 +606,7 @@ int tcp_writev(struct tcp_conn *conn, struct ctx *ctx, const struct iovec *iov, 
     }
     int index = 0;
     size_t offset = 0; /* bytes of iov[index] already written */
+    tcp_iov_skip(iov, iov_count, skip, &index, &offset);
     while (index < iov_count) {
         if (offset == iov[index].iov_len) {
             index++;
@@ -507,16 +617,7 @@ int tcp_writev(struct tcp_conn *conn, struct ctx *ctx, const struct iovec *iov, 
         if (rc < 0) {
             return rc;
         }
-        /* The first iovec may be partly written, so send a patched copy of
-         * a bounded batch; no allocation. */
-        struct iovec batch[TCP_WRITEV_BATCH];
-        int batch_count =
-            iov_count - index < TCP_WRITEV_BATCH ? iov_count - index : TCP_WRITEV_BATCH;
-        memcpy(batch, iov + index, (size_t)batch_count * sizeof(batch[0]));
-        batch[0].iov_base = (char *)batch[0].iov_base + offset;
-        batch[0].iov_len -= offset;
-        struct msghdr message = {.msg_iov = batch, .msg_iovlen = (size_t)batch_count};
-        ssize_t written = sendmsg(conn->fd, &message, MSG_NOSIGNAL);
+        ssize_t written = tcp_sendmsg(conn->fd, iov + index, iov_count - index, offset);
         if (written < 0) {
             if (errno == EINTR) {
                 continue;
@@ -524,12 +625,16 @@ int tcp_writev(struct tcp_conn *conn, struct ctx *ctx, const struct iovec *iov, 
             if (errno != EAGAIN && errno != EWOULDBLOCK) {
                 return -errno;
             }
+            if (!park) {
+                return -EAGAIN;
+            }
             rc = tcp_conn_wait(conn, ctx, UV_WRITABLE);
             if (rc < 0) {
                 return rc;
             }
             continue;
         }
+        *written_out += (size_t)written;
         /* sendmsg never reports more than the batch holds, so the walk
          * stops at the last iovec; the bound states that for the reader. */
         size_t remaining = (size_t)written;
@@ -545,6 +650,26 @@ int tcp_writev(struct tcp_conn *conn, struct ctx *ctx, const struct iovec *iov, 
         }
     }
     return 0;
+}
+
+int tcp_writev(struct tcp_conn *conn, struct ctx *ctx, const struct iovec *iov, int iov_count)
+{
+    size_t written = 0;
+    return tcp_writev_impl(conn, ctx, iov, iov_count, 0, true, &written);
+}
+
+int tcp_writev_nowait(struct tcp_conn *conn, struct ctx *ctx, const struct iovec *iov,
+                      int iov_count, size_t *written)
+{
+    *written = 0;
+    return tcp_writev_impl(conn, ctx, iov, iov_count, 0, false, written);
+}
+
+int tcp_writev_from(struct tcp_conn *conn, struct ctx *ctx, const struct iovec *iov, int iov_count,
+                    size_t skip)
+{
+    size_t written = 0;
+    return tcp_writev_impl(conn, ctx, iov, iov_count, skip, true, &written);
 }
 
 int tcp_write(struct tcp_conn *conn, struct ctx *ctx, const void *buf, size_t len)
@@ -633,9 +758,8 @@ int tcp_resume_on_readable(struct tcp_conn *conn, uint64_t idle_timeout_ms, cons
         conn->idle_armed = false;
         return rc;
     }
-    if (idle_timeout_ms > 0) {
-        conn->idle_timer.data = conn;
-        uv_timer_start(&conn->idle_timer, tcp_conn_idle_timer_fired, idle_timeout_ms, 0);
+    if (conn->timer_open) {
+        tcp_conn_arm_idle_timer(conn, idle_timeout_ms);
     }
     tcp_idle_link(conn);
     return 0;

@@ -46,6 +46,21 @@ ssize_t tcp_read(struct tcp_conn *conn, struct ctx *ctx, void *buf, size_t len);
 int tcp_write(struct tcp_conn *conn, struct ctx *ctx, const void *buf, size_t len);
 /* Gathered write of all iovecs. */
 int tcp_writev(struct tcp_conn *conn, struct ctx *ctx, const struct iovec *iov, int iov_count);
+
+/*
+ * Without parking, for callers that create the ctx of a wait only when there
+ * is a wait (a deadline costs a clock read and a ctx): these fail with
+ * -EAGAIN where tcp_read() and tcp_writev() would park, and otherwise do
+ * and return the same (ctx is checked the same way, and may be the
+ * worker's). tcp_writev_nowait() sets *written to the bytes sent, also on
+ * -EAGAIN; tcp_writev_from() then writes the rest, skipping that many
+ * bytes of the iovecs, parking as tcp_writev() does.
+ */
+ssize_t tcp_read_nowait(struct tcp_conn *conn, struct ctx *ctx, void *buf, size_t len);
+int tcp_writev_nowait(struct tcp_conn *conn, struct ctx *ctx, const struct iovec *iov,
+                      int iov_count, size_t *written);
+int tcp_writev_from(struct tcp_conn *conn, struct ctx *ctx, const struct iovec *iov, int iov_count,
+                    size_t skip);
 int tcp_shutdown_write(struct tcp_conn *conn);
 void tcp_close(struct tcp_conn *conn);
 

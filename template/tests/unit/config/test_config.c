@@ -247,6 +247,61 @@ static void test_help_lists_every_setting_and_check_config_validates(void **stat
     fixture_free(&f);
 }
 
+static bool check_no_space(const char *value)
+{
+    return strchr(value, ' ') == NULL;
+}
+
+/* A secret's value never reaches --check-config's output nor a refusal. */
+static void test_secrets_are_redacted(void **state)
+{
+    (void)state;
+    struct fixture f;
+    char token[64];
+    char url[128];
+    char empty[64];
+    fixture_init(&f);
+    struct config_setting secrets[3] = {
+        {.name = "TOKEN",
+         .kind = CONFIG_STRING,
+         .check = check_no_space,
+         .secret = true,
+         .target = token,
+         .target_size = sizeof(token)},
+        {.name = "DATABASE_URL",
+         .kind = CONFIG_STRING,
+         .secret = true,
+         .target = url,
+         .target_size = sizeof(url)},
+        {.name = "UNUSED_TOKEN",
+         .kind = CONFIG_STRING,
+         .secret = true,
+         .target = empty,
+         .target_size = sizeof(empty)},
+    };
+    f.config.settings = secrets;
+    f.config.count = 3;
+    const char *argv[] = {"svc", "--check-config", "--token", "s3cr3t-t0ken", NULL};
+    const char *envp[] = {"SVC_DATABASE_URL=postgresql://app:pa55w0rd@db:5432/links", NULL};
+    assert_int_equal(fixture_load(&f, 4, argv, envp), 0);
+    assert_non_null(strstr(f.out_text, "SVC_TOKEN = (set, redacted) (flag)"));
+    assert_non_null(strstr(f.out_text, "SVC_DATABASE_URL = (set, redacted) (environment)"));
+    assert_non_null(strstr(f.out_text, "SVC_UNUSED_TOKEN = (not set) (default)"));
+    assert_null(strstr(f.out_text, "s3cr3t"));
+    assert_null(strstr(f.out_text, "pa55w0rd"));
+    fixture_free(&f);
+
+    fixture_init(&f);
+    f.config.settings = secrets;
+    f.config.count = 3;
+    const char *argv2[] = {"svc", "--token", "bad s3cr3t", NULL};
+    const char *envp2[] = {NULL};
+    assert_int_equal(fixture_load(&f, 3, argv2, envp2), CONFIG_EXIT_USAGE);
+    assert_non_null(strstr(f.err_text, "invalid SVC_TOKEN '(redacted)' (from --token)"));
+    assert_null(strstr(f.err_text, "s3cr3t"));
+    fixture_free(&f);
+}
+
 static void test_value_parsers(void **state)
 {
     (void)state;
@@ -283,6 +338,7 @@ int main(void)
         cmocka_unit_test(test_bad_values_are_refused_with_name_value_and_accepted),
         cmocka_unit_test(test_unknown_keys_are_refused),
         cmocka_unit_test(test_help_lists_every_setting_and_check_config_validates),
+        cmocka_unit_test(test_secrets_are_redacted),
         cmocka_unit_test(test_value_parsers),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

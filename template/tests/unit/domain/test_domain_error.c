@@ -40,6 +40,10 @@ static const struct error_case error_cases[] = {
     /* hexkit:example:begin */
     {DOMAIN_ERROR_CODE_SPACE_EXHAUSTED, "code_space_exhausted"},
     {DOMAIN_ERROR_ENTROPY_UNAVAILABLE, "entropy_unavailable"},
+    {DOMAIN_ERROR_INVALID_IDEMPOTENCY_KEY, "invalid_idempotency_key"},
+    {DOMAIN_ERROR_IDEMPOTENCY_KEY_REUSED, "idempotency_key_reused"},
+    {DOMAIN_ERROR_IDEMPOTENCY_IN_PROGRESS, "idempotency_in_progress"},
+    {DOMAIN_ERROR_IDEMPOTENCY_STORE_FULL, "idempotency_store_full"},
     /* hexkit:example:end */
     {DOMAIN_ERROR_INTERNAL, "internal"},
 };

@@ -351,6 +351,65 @@ static void test_resume_on_readable_reports_the_idle_timeout(void **state)
     run_in_runtime(body_resume_idle_timeout, NULL);
 }
 
+/* Waits (bounded) until the resume callback has run `calls` times. */
+static void wait_for_calls(const struct resume_case *resume_case, int calls)
+{
+    for (int i = 0; i < 5000 && resume_case->calls < calls; i++) {
+        fiber_sleep(NULL, 1);
+    }
+}
+
+/* The idle timer is not stopped when data arrives (tcp.c): each idle period
+ * must still get its own full limit, counted from when it began, and a
+ * shorter limit must still fire on time. */
+static void body_resume_idle_limit_restarts(void *arg)
+{
+    (void)arg;
+    struct tcp_listener *listener = listen_loopback();
+    if (listener == NULL) {
+        return;
+    }
+    struct ctx ctx;
+    ctx_with_timeout(&ctx, ctx_background(), TEST_DEADLINE_MS);
+    struct resume_case resume_case = {.first_read = 99};
+    struct tcp_conn *client = NULL;
+    CHECK_EQ(tcp_connect(&ctx, "127.0.0.1", tcp_listener_port(listener), &client), 0);
+    CHECK_EQ(tcp_accept(listener, &ctx, &resume_case.server), 0);
+    if (client != NULL && resume_case.server != NULL) {
+        CHECK_EQ(
+            tcp_resume_on_readable(resume_case.server, 1000, "idle", on_readable, &resume_case), 0);
+        CHECK_EQ(fiber_sleep(NULL, 500), 0);
+        CHECK_EQ(tcp_write(client, &ctx, "a", 1), 0);
+        wait_for_calls(&resume_case, 1);
+        CHECK_EQ(resume_case.first_read, 1);
+        /* Second idle period, from about 500 ms to 1500 ms: at 1250 ms, past
+         * the first one's limit, it is still idle. */
+        CHECK_EQ(
+            tcp_resume_on_readable(resume_case.server, 1000, "idle", on_readable, &resume_case), 0);
+        CHECK_EQ(fiber_sleep(NULL, 750), 0);
+        CHECK_EQ(resume_case.calls, 1);
+        CHECK_EQ(tcp_write(client, &ctx, "b", 1), 0);
+        wait_for_calls(&resume_case, 2);
+        CHECK_EQ(resume_case.first_read, 1);
+        /* A shorter limit than the timer still running fires by itself. */
+        CHECK_EQ(tcp_resume_on_readable(resume_case.server, 20, "idle", on_readable, &resume_case),
+                 0);
+        wait_for_calls(&resume_case, 3);
+        CHECK_EQ(resume_case.calls, 3);
+        CHECK_EQ(resume_case.first_read, -ETIMEDOUT);
+    }
+    tcp_close(client);
+    tcp_close(resume_case.server);
+    tcp_listener_close(listener);
+    ctx_release(&ctx);
+}
+
+static void test_resume_idle_limit_restarts_each_idle_period(void **state)
+{
+    (void)state;
+    run_in_runtime(body_resume_idle_limit_restarts, NULL);
+}
+
 static void body_resume_eof(void *arg)
 {
     (void)arg;
@@ -438,6 +497,7 @@ int main(void)
         cmocka_unit_test(test_accept_is_cancelled_by_listener_close),
         cmocka_unit_test(test_resume_on_readable_runs_a_fiber_when_data_arrives),
         cmocka_unit_test(test_resume_on_readable_reports_the_idle_timeout),
+        cmocka_unit_test(test_resume_idle_limit_restarts_each_idle_period),
         cmocka_unit_test(test_resume_on_readable_sees_end_of_stream),
         cmocka_unit_test(test_stop_resumes_idle_connections_with_ecanceled),
     };

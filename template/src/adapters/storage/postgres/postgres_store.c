@@ -6,6 +6,7 @@
 
 #include <errno.h>
 #include <inttypes.h>
+#include <stdatomic.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -16,25 +17,36 @@
 
 #include "adapters/storage/postgres/postgres_breaker.h"
 #include "adapters/storage/postgres/postgres_migrations.h"
+#include "adapters/storage/postgres/postgres_timeout.h"
 #include "platform/runtime/channel.h"
 #include "platform/runtime/ctx.h"
 #include "platform/runtime/fd_wait.h"
 #include "platform/runtime/fiber.h"
 #include "platform/runtime/runtime.h"
+#include "platform/runtime/waitgroup.h"
 
 #define POSTGRES_STORE_MAX_WORKERS 1024
 #define POSTGRES_STORE_MAX_POOL 64
+/* How long a reclaimer waits for an abandoned statement's end after its
+ * cancel request before it gives the connection up. */
+#define POSTGRES_RECLAIM_GRACE_MS 2000
+
+struct pg_pool;
 
 struct pg_conn {
     PGconn *pg;
     struct fd_watch *watch;
     int watch_fd;
+    unsigned timeout_ms;  /* the session's statement_timeout; 0: unknown */
+    struct pg_pool *pool; /* its owner, for the reclaimer */
 };
 
 /* One worker's connections; touched only by that worker's fibers. */
 struct pg_pool {
+    struct postgres_store *store;
     struct pg_conn *conns;
-    struct channel *idle; /* of struct pg_conn * */
+    struct channel *idle;       /* of struct pg_conn * */
+    struct waitgroup reclaimers; /* connections out being cancelled and drained */
 };
 
 struct postgres_store {
@@ -42,6 +54,10 @@ struct postgres_store {
     char *conninfo;
     struct postgres_breaker breaker;
     struct pg_pool *pools[POSTGRES_STORE_MAX_WORKERS]; /* by worker index, made lazily */
+    atomic_uint_fast64_t connects;
+    atomic_uint_fast64_t timeout_sets;
+    atomic_uint_fast64_t cancels;
+    atomic_uint_fast64_t reclaimed;
 };
 
 /* Outcome of one round trip, before it becomes a domain error. */
@@ -86,6 +102,7 @@ static void pg_conn_drop(struct pg_conn *conn)
     conn->watch_fd = -1;
     PQfinish(conn->pg);
     conn->pg = NULL;
+    conn->timeout_ms = POSTGRES_TIMEOUT_UNKNOWN;
 }
 
 static enum pg_outcome pg_outcome_of_wait(int rc)
@@ -229,6 +246,7 @@ static enum pg_outcome pg_prepare_all(struct pg_conn *conn, struct ctx *ctx,
     char sql[64];
     snprintf(sql, sizeof(sql), "SET statement_timeout = %u", statement_timeout_ms);
     enum pg_outcome outcome = pg_simple(conn, ctx, sql);
+    conn->timeout_ms = outcome == PG_OK ? statement_timeout_ms : POSTGRES_TIMEOUT_UNKNOWN;
     for (size_t i = 0; outcome == PG_OK && i < sizeof(pg_statements) / sizeof(pg_statements[0]);
          i++) {
         if (!PQsendPrepare(conn->pg, pg_statements[i].name, pg_statements[i].sql,
@@ -281,6 +299,9 @@ static enum pg_outcome pg_connect(struct postgres_store *store, struct pg_conn *
     if (outcome == PG_OK) {
         outcome = pg_prepare_all(conn, &ctx, store->options.statement_timeout_ms);
     }
+    if (outcome == PG_OK) {
+        atomic_fetch_add_explicit(&store->connects, 1, memory_order_relaxed);
+    }
     /* The connect timeout is ours, not the request's: a slow server is a
      * broken backend for the breaker, unless the request itself ran out. */
     if (outcome == PG_TIMEOUT && ctx_err(parent) == 0) {
@@ -313,6 +334,8 @@ static struct pg_pool *pg_pool_of_worker(struct postgres_store *store)
     if (pool == NULL) {
         return NULL;
     }
+    pool->store = store;
+    waitgroup_init(&pool->reclaimers);
     pool->conns = calloc(store->options.pool_size, sizeof(struct pg_conn));
     pool->idle = channel_create(store->options.pool_size, sizeof(struct pg_conn *));
     if (pool->conns == NULL || pool->idle == NULL) {
@@ -326,6 +349,7 @@ static struct pg_pool *pg_pool_of_worker(struct postgres_store *store)
     for (unsigned i = 0; i < store->options.pool_size; i++) {
         struct pg_conn *conn = &pool->conns[i];
         conn->watch_fd = -1;
+        conn->pool = pool;
         (void)channel_try_send(pool->idle, &conn);
     }
     store->pools[index] = pool;
@@ -357,14 +381,117 @@ static enum pg_outcome pg_acquire(struct postgres_store *store, struct ctx *ctx,
     return outcome;
 }
 
-/* A connection whose round trip did not end cleanly holds an unknown
- * state (a query may still run): drop it, the next user reconnects. */
-static void pg_release(struct pg_pool *pool, struct pg_conn *conn, enum pg_outcome outcome)
+static void pg_pool_put(struct pg_pool *pool, struct pg_conn *conn)
 {
-    if (outcome == PG_TIMEOUT || outcome == PG_CANCELLED || outcome == PG_BROKEN) {
+    (void)channel_try_send(pool->idle, &conn);
+}
+
+/* A statement's result was read to its end: the session is idle and the
+ * connection as good as new (a statement the server timed out included). */
+static bool pg_conn_idle(const struct pg_conn *conn)
+{
+    return conn->pg != NULL && PQstatus(conn->pg) == CONNECTION_OK && !PQisBusy(conn->pg) &&
+           PQtransactionStatus(conn->pg) == PQTRANS_IDLE;
+}
+
+struct pg_cancel_work {
+    PGcancel *cancel;
+    bool sent;
+};
+
+/* On the thread pool: PQcancel opens a connection of its own and blocks
+ * until the server took the request. */
+static void pg_cancel_work_run(void *arg)
+{
+    struct pg_cancel_work *work = arg;
+    char error[256];
+    work->sent = PQcancel(work->cancel, error, (int)sizeof(error)) == 1;
+}
+
+/*
+ * A detached fiber that owns a connection whose caller gave up mid-statement
+ * (deadline or cancellation). The statement may still run on the server, so
+ * the connection must not go back to the pool yet: ask the server to cancel
+ * it, read what is left of its results (the cancel error, usually), and
+ * return the connection only once the session is idle again; otherwise
+ * drop it. Its contexts are roots of their own, so a shutdown in progress
+ * does not cut the cleanup short (the grace bounds it).
+ */
+static void pg_reclaim_fiber(void *arg)
+{
+    struct pg_conn *conn = arg;
+    struct pg_pool *pool = conn->pool;
+    struct postgres_store *store = pool->store;
+    struct ctx grace;
+    ctx_with_timeout(&grace, NULL, POSTGRES_RECLAIM_GRACE_MS);
+    struct pg_cancel_work work = {.cancel = PQgetCancel(conn->pg)};
+    if (work.cancel != NULL) {
+        (void)fiber_offload(&grace, pg_cancel_work_run, &work);
+        PQfreeCancel(work.cancel);
+        if (work.sent) {
+            atomic_fetch_add_explicit(&store->cancels, 1, memory_order_relaxed);
+        }
+    }
+    /* The caller may have left with the statement half sent. */
+    enum pg_outcome outcome = pg_flush(conn, &grace);
+    if (outcome == PG_OK) {
+        PGresult *first = NULL;
+        outcome = pg_collect(conn, &grace, &first);
+        PQclear(first);
+    }
+    ctx_release(&grace);
+    if (outcome != PG_BROKEN && pg_conn_idle(conn)) {
+        atomic_fetch_add_explicit(&store->reclaimed, 1, memory_order_relaxed);
+    } else {
         pg_conn_drop(conn);
     }
-    (void)channel_try_send(pool->idle, &conn);
+    pg_pool_put(pool, conn);
+    waitgroup_done(&pool->reclaimers);
+}
+
+/* Back to the pool: as it is when the round trip ended cleanly (a
+ * statement the server timed out ends cleanly), through a reclaimer when
+ * the caller left mid-statement, closed when the connection broke. */
+static void pg_release(struct pg_pool *pool, struct pg_conn *conn, enum pg_outcome outcome)
+{
+    if (conn->pg == NULL) {
+        /* never connected or already dropped: nothing to clean */
+    } else if (outcome == PG_BROKEN || PQstatus(conn->pg) != CONNECTION_OK) {
+        pg_conn_drop(conn);
+    } else if ((outcome == PG_TIMEOUT || outcome == PG_CANCELLED) && !pg_conn_idle(conn)) {
+        waitgroup_add(&pool->reclaimers, 1);
+        if (fiber_go("pg-reclaim", pg_reclaim_fiber, conn) == 0) {
+            return;
+        }
+        waitgroup_done(&pool->reclaimers);
+        pg_conn_drop(conn);
+    }
+    pg_pool_put(pool, conn);
+}
+
+/* Gives the session the statement_timeout this caller's deadline calls for,
+ * when the one it has does not fit (postgres_timeout.h): usually nothing to
+ * do. *from_deadline says whether the value is below the ceiling, so that
+ * the server timing the statement out is the caller's deadline, not a
+ * database too slow for the ceiling. */
+static enum pg_outcome pg_apply_timeout(struct postgres_store *store, struct pg_conn *conn,
+                                        struct ctx *ctx, bool *from_deadline)
+{
+    unsigned ceiling = store->options.statement_timeout_ms;
+    unsigned want = postgres_timeout_pick(conn->timeout_ms, ctx_remaining_ms(ctx), ceiling);
+    *from_deadline = want < ceiling;
+    if (want == conn->timeout_ms) {
+        return PG_OK;
+    }
+    char sql[64];
+    snprintf(sql, sizeof(sql), "SET statement_timeout = %u", want);
+    conn->timeout_ms = POSTGRES_TIMEOUT_UNKNOWN; /* until the server confirmed it */
+    atomic_fetch_add_explicit(&store->timeout_sets, 1, memory_order_relaxed);
+    enum pg_outcome outcome = pg_simple(conn, ctx, sql);
+    if (outcome == PG_OK) {
+        conn->timeout_ms = want;
+    }
+    return outcome;
 }
 
 /* ---- one call ------------------------------------------------------------- */
@@ -374,7 +501,8 @@ struct pg_call {
     int param_count;
     const char *params[4];
     bool idempotent;
-    PGresult *result; /* on PG_OK or PG_NO_ROWS, for the caller to read and clear */
+    bool deadline_bound; /* set: the statement ran with a timeout from the deadline */
+    PGresult *result;    /* on PG_OK or PG_NO_ROWS, for the caller to read and clear */
 };
 
 static enum pg_outcome pg_round_trip(struct postgres_store *store, struct ctx *ctx,
@@ -384,6 +512,11 @@ static enum pg_outcome pg_round_trip(struct postgres_store *store, struct ctx *c
     struct pg_conn *conn = NULL;
     enum pg_outcome outcome = pg_acquire(store, ctx, &pool, &conn);
     if (outcome != PG_OK) {
+        return outcome;
+    }
+    outcome = pg_apply_timeout(store, conn, ctx, &call->deadline_bound);
+    if (outcome != PG_OK) {
+        pg_release(pool, conn, outcome);
         return outcome;
     }
     if (!PQsendQueryPrepared(conn->pg, call->statement, call->param_count, call->params, NULL, NULL,
@@ -433,7 +566,10 @@ static enum domain_error pg_call_run(struct postgres_store *store, void *call_co
         }
         call->result = NULL;
         outcome = pg_round_trip(store, ctx, call);
-        if (pg_counts_against_breaker(outcome) && !(outcome == PG_TIMEOUT && ctx_done(ctx))) {
+        /* A timeout the caller's deadline set (ours or the server's, from
+         * it) says nothing about the database's health. */
+        bool deadline = outcome == PG_TIMEOUT && (ctx_done(ctx) || call->deadline_bound);
+        if (pg_counts_against_breaker(outcome) && !deadline) {
             postgres_breaker_failure(&store->breaker, pg_monotonic_ms());
         } else if (outcome == PG_CANCELLED || outcome == PG_TIMEOUT) {
             postgres_breaker_abandon(&store->breaker);
@@ -557,6 +693,14 @@ enum postgres_breaker_state postgres_store_breaker_state(struct postgres_store *
     return postgres_breaker_state(&store->breaker);
 }
 
+void postgres_store_counters(struct postgres_store *store, struct postgres_store_counters *out)
+{
+    out->connects = atomic_load_explicit(&store->connects, memory_order_relaxed);
+    out->timeout_sets = atomic_load_explicit(&store->timeout_sets, memory_order_relaxed);
+    out->cancels = atomic_load_explicit(&store->cancels, memory_order_relaxed);
+    out->reclaimed = atomic_load_explicit(&store->reclaimed, memory_order_relaxed);
+}
+
 /* ---- lifecycle ------------------------------------------------------------ */
 
 struct postgres_store_options postgres_store_default_options(void)
@@ -633,6 +777,10 @@ int postgres_store_open(const struct postgres_store_options *options, struct pos
         return -1;
     }
     store->conninfo = conninfo;
+    atomic_init(&store->connects, 0);
+    atomic_init(&store->timeout_sets, 0);
+    atomic_init(&store->cancels, 0);
+    atomic_init(&store->reclaimed, 0);
     store->options = *options;
     store->options.conninfo = store->conninfo;
     postgres_breaker_init(&store->breaker, options->breaker_failures, options->breaker_cooldown_ms);
@@ -647,6 +795,12 @@ void postgres_store_worker_close(struct postgres_store *store)
         return;
     }
     struct pg_pool *pool = store->pools[index];
+    /* Reclaimers hold connections and the pool: let them finish (each is
+     * bounded by its grace). A root ctx: shutdown must not cut this short. */
+    struct ctx wait;
+    ctx_with_cancel(&wait, NULL);
+    (void)waitgroup_wait(&pool->reclaimers, &wait);
+    ctx_release(&wait);
     for (unsigned i = 0; i < store->options.pool_size; i++) {
         if (pool->conns[i].pg != NULL) {
             pg_conn_drop(&pool->conns[i]);

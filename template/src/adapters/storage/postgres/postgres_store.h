@@ -13,10 +13,16 @@
  * - A pool of `pool_size` connections per worker, opened lazily, with every
  *   statement prepared once per connection. A fiber that finds the pool
  *   empty parks (bounded by its ctx) until a connection is returned.
- * - Deadlines: the request's ctx bounds every wait. When it ends mid-query
- *   the connection is dropped (the server then abandons the query) and the
- *   call returns DOMAIN_ERROR_STORE_TIMEOUT. statement_timeout_ms is also
- *   set on every connection, a server-side ceiling for any query.
+ * - Deadlines: every statement runs with a server-side statement_timeout
+ *   from the request ctx's remaining time (postgres_timeout.h: less a
+ *   margin, capped by statement_timeout_ms, and SET only when the pooled
+ *   session's value does not fit, so steady deadlines cost no round trip).
+ *   The server thus ends the statement before the request gives up, and
+ *   the connection, idle again, goes back to the pool. The ctx also bounds
+ *   every wait: when it ends first (cancelled: the client left; or the
+ *   error is late), the call returns DOMAIN_ERROR_STORE_TIMEOUT at once and
+ *   a reclaimer fiber keeps the connection out of the pool, sends PQcancel,
+ *   reads the statement's end and only then returns it (or drops it).
  * - Circuit breaker shared by all workers: after breaker_failures failures
  *   in a row it opens and calls fail at once with STORE_UNAVAILABLE (the
  *   HTTP adapter answers 503); after breaker_cooldown_ms one probe call is
@@ -33,6 +39,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 #include "domain/link_store.h"
 
@@ -48,7 +55,7 @@ struct postgres_store_options {
     const char *conninfo;          /* libpq URI or key=value string */
     unsigned pool_size;            /* connections per worker, 1..64 (default 4) */
     unsigned connect_timeout_ms;   /* per connection attempt (default 2000) */
-    unsigned statement_timeout_ms; /* server-side ceiling (default 5000) */
+    unsigned statement_timeout_ms; /* ceiling of the per-statement timeout (default 5000) */
     unsigned breaker_failures;     /* failures in a row that open it (default 5) */
     unsigned breaker_cooldown_ms;  /* open -> half-open (default 1000) */
     unsigned max_attempts;         /* for idempotent calls, 1..10 (default 3) */
@@ -80,5 +87,14 @@ struct link_store postgres_store_port(struct postgres_store *store);
 
 /* The breaker's state now: the store's health for /readyz and metrics. */
 enum postgres_breaker_state postgres_store_breaker_state(struct postgres_store *store);
+
+/* Totals since open, all workers; for tests and metrics. */
+struct postgres_store_counters {
+    uint64_t connects;     /* connections opened (and prepared) */
+    uint64_t timeout_sets; /* SET statement_timeout round trips for a deadline */
+    uint64_t cancels;      /* cancel requests sent for abandoned statements */
+    uint64_t reclaimed;    /* abandoned connections back in the pool, healthy */
+};
+void postgres_store_counters(struct postgres_store *store, struct postgres_store_counters *out);
 
 #endif

@@ -22,6 +22,21 @@ static const struct sqlite_migration sqlite_migrations[] = {
      " created_at_ms INTEGER NOT NULL,"
      " hit_count INTEGER NOT NULL DEFAULT 0"
      ") WITHOUT ROWID;"},
+    /* Idempotency-Keys of shorten (sqlite_idempotency.h). The outcome's
+     * error is kept as its stable code string, never the enum's value. */
+    {2, "create idempotency_keys",
+     "CREATE TABLE idempotency_keys ("
+     " key TEXT PRIMARY KEY NOT NULL,"
+     " url TEXT NOT NULL,"
+     " alias TEXT NOT NULL,"
+     " state INTEGER NOT NULL,"
+     " claimed_at_ms INTEGER NOT NULL,"
+     " expires_at_ms INTEGER NOT NULL,"
+     " error TEXT NOT NULL DEFAULT '',"
+     " code TEXT NOT NULL DEFAULT '',"
+     " created_at_ms INTEGER NOT NULL DEFAULT 0"
+     ") WITHOUT ROWID;"
+     "CREATE INDEX idempotency_keys_by_expiry ON idempotency_keys (expires_at_ms);"},
 };
 
 #define SQLITE_MIGRATION_COUNT (sizeof(sqlite_migrations) / sizeof(sqlite_migrations[0]))

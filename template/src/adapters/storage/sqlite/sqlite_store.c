@@ -346,11 +346,34 @@ static enum domain_error sqlite_store_get(void *self, void *call_context, const 
     return sqlite_store_call(&call, call_context);
 }
 
+/* record_hit without `out` (a read cache has the link already): the hit
+ * goes straight into the pending counts on the calling thread, with no
+ * SELECT and no offload. Only when the flusher holds hits_lock does it
+ * return false, and the caller takes the offloaded path, which waits in the
+ * thread pool: a worker's loop never blocks on a flush. */
+static bool sqlite_store_try_count(struct sqlite_store *store, const char *code, size_t code_len,
+                                   enum domain_error *err)
+{
+    if (pthread_rwlock_tryrdlock(&store->hits_lock) != 0) {
+        return false;
+    }
+    pthread_mutex_lock(&store->hits_mutex);
+    uint64_t pending = sqlite_hits_add(&store->hits, code, code_len, 1);
+    pthread_mutex_unlock(&store->hits_mutex);
+    pthread_rwlock_unlock(&store->hits_lock);
+    *err = pending == 0 ? DOMAIN_ERROR_STORE_UNAVAILABLE : DOMAIN_OK; /* 0: out of memory */
+    return true;
+}
+
 static enum domain_error sqlite_store_record_hit(void *self, void *call_context, const char *code,
                                                  size_t code_len, struct link *out)
 {
     if (!sqlite_store_code_fits(code_len)) {
         return DOMAIN_ERROR_NOT_FOUND;
+    }
+    enum domain_error counted = DOMAIN_OK;
+    if (out == NULL && sqlite_store_try_count(self, code, code_len, &counted)) {
+        return counted;
     }
     struct sqlite_call call = {
         .store = self, .op = SQLITE_OP_HIT, .code = code, .code_len = code_len, .out = out};
