@@ -29,6 +29,7 @@
 #include "adapters/storage/sqlite/sqlite_idempotency.h"
 #include "adapters/storage/sqlite/sqlite_store.h"
 #if defined(HEXSVC_HAVE_POSTGRES)
+#include "adapters/storage/postgres/postgres_idempotency.h"
 #include "adapters/storage/postgres/postgres_store.h"
 #endif
 #include "adapters/system/system_code_source.h"
@@ -100,6 +101,7 @@ struct settings {
     int64_t rate_limit_rps;     /* per client; 0: no rate limit */
     int64_t rate_limit_burst;   /* 0: the rate */
     int64_t rate_limit_clients; /* buckets remembered at once */
+    int64_t rate_limit_ipv6_prefix; /* IPv6 clients are keyed by this prefix */
     char trusted_proxies[1024]; /* whose X-Forwarded-For is believed */
     int64_t max_in_flight_read; /* bulkhead per route class; 0: unlimited */
     int64_t max_in_flight_write;
@@ -128,6 +130,7 @@ struct service {
     struct sqlite_store *sqlite_store;
 #if defined(HEXSVC_HAVE_POSTGRES)
     struct postgres_store *postgres_store;
+    struct postgres_idempotency *postgres_idempotency;
 #endif
     struct metered_store metered_store;
     struct link_cache *link_cache; /* NULL when off */
@@ -136,6 +139,7 @@ struct service {
     struct sqlite_idempotency *sqlite_idempotency;
     struct idempotent_shorten idempotent_shorten;
     struct link_http link_api;
+    struct system_random random; /* the code source's per-CPU buffers */
     /* hexkit:example:end */
 };
 
@@ -174,16 +178,17 @@ static bool check_seccomp(const char *value)
     return sandbox_parse_mode(value, &mode);
 }
 
-/* Names the bad entry (config.c then prints the whole value and the form). */
 static bool check_trusted_proxies(const char *value)
 {
     struct http_trusted_proxies trusted;
-    char error[256];
-    if (http_trusted_proxies_parse(value, &trusted, error, sizeof(error)) != 0) {
-        fprintf(stderr, "hexsvc: " SETTINGS_PREFIX "TRUSTED_PROXIES: %s\n", error);
-        return false;
-    }
-    return true;
+    return http_trusted_proxies_parse(value, &trusted, NULL, 0) == 0;
+}
+
+/* Names the bad entry, in config's one error line. */
+static void explain_trusted_proxies(const char *value, char *why, size_t why_len)
+{
+    struct http_trusted_proxies trusted;
+    (void)http_trusted_proxies_parse(value, &trusted, why, why_len);
 }
 
 /* hexkit:example:begin */
@@ -335,12 +340,21 @@ static int load_settings(struct settings *s, int argc, char **argv)
          .min = 1,
          .max = 16777216,
          .target = &s->rate_limit_clients},
+        {.name = "RATE_LIMIT_IPV6_PREFIX",
+         .kind = CONFIG_INT,
+         .default_text = "64",
+         .metavar = "BITS",
+         .help = "IPv6 clients in one network of this prefix share a bucket (a host has a /64)",
+         .min = 1,
+         .max = 128,
+         .target = &s->rate_limit_ipv6_prefix},
         {.name = "TRUSTED_PROXIES",
          .kind = CONFIG_STRING,
          .metavar = "LIST",
          .help = "proxies whose X-Forwarded-For names the client: addresses and CIDRs",
          .accepted = HTTP_TRUSTED_PROXIES_ACCEPTED,
          .check = check_trusted_proxies,
+         .explain = explain_trusted_proxies,
          .target = s->trusted_proxies,
          .target_size = sizeof(s->trusted_proxies)},
         {.name = "MAX_IN_FLIGHT_READ",
@@ -462,7 +476,7 @@ struct observability {
     struct metrics_registry *metrics; /* the service's (service->metrics) */
     struct metrics_http http_metrics;
     struct metrics_process process_metrics;
-    struct http_observer observers[1];
+    struct http_observer observers[2];
     struct http_middleware public_chain[HTTP_SERVER_MAX_MIDDLEWARE];
     struct http_rate_limit *rate_limit; /* NULL when RATE_LIMIT_RPS is 0 */
     struct http_bulkhead *bulkhead;     /* NULL when no class has a limit */
@@ -812,11 +826,24 @@ static int register_store_metrics(struct service *service)
 }
 
 /* The Idempotency-Key store next to the link store HEXSVC_STORE chose, so
- * keys live as long as the links they protect (PostgreSQL: in memory for
- * now, per replica; docs/adr/0018). On failure it says why. */
+ * keys live as long as the links they protect and, with PostgreSQL, every
+ * replica sees them (docs/adr/0018). On failure it says why. */
 static int open_idempotency(struct service *service, struct idempotency_store *port)
 {
     const struct settings *settings = &service->settings;
+#if defined(HEXSVC_HAVE_POSTGRES)
+    if (service->postgres_store != NULL) {
+        char error[256];
+        if (postgres_idempotency_create(service->postgres_store, (size_t)settings->idempotency_keys,
+                                        &service->postgres_idempotency, error,
+                                        sizeof(error)) != 0) {
+            fprintf(stderr, "hexsvc: cannot set up the idempotency keys: %s\n", error);
+            return -EINVAL;
+        }
+        *port = postgres_idempotency_port(service->postgres_idempotency);
+        return 0;
+    }
+#endif
     if (strcmp(settings->store, "sqlite") == 0) {
         char path[600];
         char error[768];
@@ -912,6 +939,7 @@ static void close_store(struct service *service)
     memory_store_destroy(service->memory_store);
     sqlite_store_close(service->sqlite_store);
 #if defined(HEXSVC_HAVE_POSTGRES)
+    postgres_idempotency_destroy(service->postgres_idempotency);
     postgres_store_close(service->postgres_store);
 #endif
 }
@@ -981,10 +1009,8 @@ static void count_rejection(void *arg)
     metrics_counter_add(arg, runtime_worker_index(), 1);
 }
 
-/* The rate limiter and the bulkhead the settings switch on, appended to the
- * public chain at chain[*count]. 0, or -errno (said why). */
-static int add_resilience_middleware(struct observability *observe, const struct settings *settings,
-                                     struct http_middleware *chain, size_t *count)
+/* http_requests_rejected_total and its two series. 0, or -errno (said why). */
+static int register_rejections(struct observability *observe)
 {
     static const char *const labels[] = {"reason"};
     struct metrics_family_config family = {
@@ -996,47 +1022,88 @@ static int add_resilience_middleware(struct observability *observe, const struct
     };
     struct metrics_family *rejected = NULL;
     int rc = metrics_register(observe->metrics, &family, &rejected);
-    if (rc == 0) {
-        observe->rejected[0] = metrics_series(rejected, (const char *const[]){"rate_limited"});
-        observe->rejected[1] = metrics_series(rejected, (const char *const[]){"overloaded"});
+    if (rc != 0) {
+        fprintf(stderr, "hexsvc: cannot register the metric http_requests_rejected_total: %s\n",
+                strerror(-rc));
+        return rc;
+    }
+    observe->rejected[0] = metrics_series(rejected, (const char *const[]){"rate_limited"});
+    observe->rejected[1] = metrics_series(rejected, (const char *const[]){"overloaded"});
+    return 0;
+}
+
+/* The per-client rate limiter, when RATE_LIMIT_RPS is set. 0, or -errno
+ * (said why: the table of RATE_LIMIT_CLIENTS buckets is what can fail). */
+static int add_rate_limit(struct observability *observe, const struct settings *settings,
+                          struct http_middleware *chain, size_t *count)
+{
+    if (settings->rate_limit_rps == 0) {
+        return 0;
     }
     struct http_trusted_proxies trusted;
-    if (rc == 0 && settings->rate_limit_rps > 0) {
-        (void)http_trusted_proxies_parse(settings->trusted_proxies, &trusted, NULL, 0);
-        struct http_rate_limit_config limit = {
-            .rate = (uint32_t)settings->rate_limit_rps,
-            .burst = (uint32_t)settings->rate_limit_burst,
-            .max_clients = (uint32_t)settings->rate_limit_clients,
-            .trusted = &trusted,
-            .on_reject = count_rejection,
-            .on_reject_arg = observe->rejected[0],
-        };
-        rc = http_rate_limit_create(&limit, &observe->rate_limit);
-        if (rc == 0) {
-            chain[(*count)++] = http_rate_limit_middleware(observe->rate_limit);
-        }
-    }
-    if (rc == 0 && (settings->max_in_flight_read > 0 || settings->max_in_flight_write > 0)) {
-        const struct http_bulkhead_class classes[] = {
-            {.name = HTTP_ROUTE_CLASS_READ, .limit = (unsigned)settings->max_in_flight_read},
-            {.name = HTTP_ROUTE_CLASS_WRITE, .limit = (unsigned)settings->max_in_flight_write},
-        };
-        struct http_bulkhead_config bulkhead = {
-            .classes = classes,
-            .class_count = 2,
-            .on_reject = count_rejection,
-            .on_reject_arg = observe->rejected[1],
-        };
-        rc = http_bulkhead_create(&bulkhead, &observe->bulkhead);
-        if (rc == 0) {
-            chain[(*count)++] = http_bulkhead_middleware(observe->bulkhead);
-        }
-    }
+    (void)http_trusted_proxies_parse(settings->trusted_proxies, &trusted, NULL, 0);
+    struct http_rate_limit_config limit = {
+        .rate = (uint32_t)settings->rate_limit_rps,
+        .burst = (uint32_t)settings->rate_limit_burst,
+        .max_clients = (uint32_t)settings->rate_limit_clients,
+        .ipv6_prefix = (uint32_t)settings->rate_limit_ipv6_prefix,
+        .trusted = &trusted,
+        .on_reject = count_rejection,
+        .on_reject_arg = observe->rejected[0],
+    };
+    int rc = http_rate_limit_create(&limit, &observe->rate_limit);
     if (rc != 0) {
         fprintf(stderr,
-                "hexsvc: cannot set up the rate limiter and bulkhead: %s; lower " SETTINGS_PREFIX
-                "RATE_LIMIT_CLIENTS\n",
+                "hexsvc: cannot set up the rate limiter for %" PRId64
+                " clients: %s; lower " SETTINGS_PREFIX "RATE_LIMIT_CLIENTS\n",
+                settings->rate_limit_clients, strerror(-rc));
+        return rc;
+    }
+    chain[(*count)++] = http_rate_limit_middleware(observe->rate_limit);
+    return 0;
+}
+
+/* The bulkhead, when a route class has an in-flight limit. 0, or -errno
+ * (said why). */
+static int add_bulkhead(struct observability *observe, const struct settings *settings,
+                        struct http_middleware *chain, size_t *count)
+{
+    if (settings->max_in_flight_read == 0 && settings->max_in_flight_write == 0) {
+        return 0;
+    }
+    const struct http_bulkhead_class classes[] = {
+        {.name = HTTP_ROUTE_CLASS_READ, .limit = (unsigned)settings->max_in_flight_read},
+        {.name = HTTP_ROUTE_CLASS_WRITE, .limit = (unsigned)settings->max_in_flight_write},
+    };
+    struct http_bulkhead_config bulkhead = {
+        .classes = classes,
+        .class_count = 2,
+        .on_reject = count_rejection,
+        .on_reject_arg = observe->rejected[1],
+    };
+    int rc = http_bulkhead_create(&bulkhead, &observe->bulkhead);
+    if (rc != 0) {
+        fprintf(stderr,
+                "hexsvc: cannot set up the bulkhead (" SETTINGS_PREFIX
+                "MAX_IN_FLIGHT_READ/_WRITE): %s\n",
                 strerror(-rc));
+        return rc;
+    }
+    chain[(*count)++] = http_bulkhead_middleware(observe->bulkhead);
+    return 0;
+}
+
+/* The rate limiter and the bulkhead the settings switch on, appended to the
+ * public chain at chain[*count]. 0, or -errno (each step says what failed). */
+static int add_resilience_middleware(struct observability *observe, const struct settings *settings,
+                                     struct http_middleware *chain, size_t *count)
+{
+    int rc = register_rejections(observe);
+    if (rc == 0) {
+        rc = add_rate_limit(observe, settings, chain, count);
+    }
+    if (rc == 0) {
+        rc = add_bulkhead(observe, settings, chain, count);
     }
     return rc;
 }
@@ -1112,9 +1179,12 @@ static int start_observability(struct runner *runner, struct http_server_config 
     }
     public_config->middleware = observe->public_chain;
     public_config->middleware_count = chain_length;
+    /* Connections, and the requests refused before routing (400, 408,
+     * 413, 431, 503), which the chain above never sees. */
     observe->observers[0] = metrics_http_observer(&observe->http_metrics);
+    observe->observers[1] = log_http_observer(&observe->access_log);
     public_config->observers = observe->observers;
-    public_config->observer_count = 1;
+    public_config->observer_count = 2;
     /* The admin listener's middleware: the token check on the /debug/
      * routes (class "admin"), then error mapping. */
     const struct http_middleware admin_chain[] = {
@@ -1158,7 +1228,10 @@ static int build_service(struct service *service)
     service->health.clock = service->clock;
     rc = health_http_register(&service->health, service->router);
     /* hexkit:example:begin */
-    struct code_source codes = system_code_source();
+    struct code_source codes = system_random_source(&service->random);
+    if (rc == 0) {
+        rc = system_random_init(&service->random);
+    }
     struct link_store store;
     if (rc == 0) {
         rc = open_store(service, &store);
@@ -1193,6 +1266,7 @@ static void destroy_service(struct service *service)
 {
     /* hexkit:example:begin */
     close_store(service);
+    system_random_destroy(&service->random);
     /* hexkit:example:end */
     if (service->router != NULL) {
         http_router_destroy(service->router);

@@ -2,7 +2,11 @@
 # test-docs.sh: documentation that runs. Every fenced shell block whose info
 # string is `sh runnable` in README.md, RUNBOOK.md and docs/tutorials/*.md is
 # extracted and run, so a command in the docs cannot drift from the code.
-# Relative links between the docs are checked too.
+# Relative links between the docs are checked too, and so are the names the
+# docs use: every HEXSVC_*/LINKD_* setting they name exists in `--help` (or
+# is a CMake option), every setting in `--help` is in
+# docs/reference/settings.md, and the metric families a running service
+# exposes (memory and SQLite stores) are exactly docs/reference/metrics.md's.
 #
 # Convention (docs/tutorials/README.md): a runnable block is written
 #
@@ -140,6 +144,88 @@ ADMIN="127.0.0.1:$ADMIN_PORT"
 ADMIN_TOKEN=""
 KIT=$kit
 export SERVICE_DIR BINARY PORT ADMIN_PORT ADMIN ADMIN_TOKEN KIT
+
+# --- settings and metrics named in the docs ---------------------------------
+
+# The docs write settings as HEXSVC_* (the template) or LINKD_* (a service
+# generated as linkd); both are checked against this linkd's --help. Not
+# checked: docs/adr/ (records of their time) and names that are not
+# settings: prefixes in prose (ending in _), include guards (_H) and CMake
+# options, found in the service's CMake files.
+settings_docs="$kit/README.md $kit/RUNBOOK.md $kit/SECURITY.md $kit/RELEASE_CHECKLIST.md \
+$kit/docs/*.md $kit/docs/reference/*.md $kit/docs/tutorials/*.md"
+"$BINARY" --help 2>&1 | sed -n 's/^ *\(LINKD_[A-Z0-9_]*\).*/\1/p' | sort -u >"$work/help-settings"
+# shellcheck disable=SC2086 # settings_docs is a list of globs
+grep -ohE '(HEXSVC|LINKD)_[A-Z][A-Z0-9_]*' $settings_docs 2>/dev/null |
+    sed 's/^HEXSVC_/LINKD_/' | sort -u >"$work/doc-settings"
+unknown=""
+while read -r name; do
+    case "$name" in *_ | *_H) continue ;; esac
+    grep -qx "$name" "$work/help-settings" && continue
+    grep -rqw --exclude-dir=build --include=CMakeLists.txt --include='*.cmake' "$name" \
+        "$SERVICE_DIR" && continue
+    unknown="$unknown $name"
+done <"$work/doc-settings"
+if [ "$(wc -l <"$work/help-settings")" -ge 10 ] && [ -z "$unknown" ]; then
+    pass "every setting the docs name is in --help or a CMake option"
+else
+    fail "every setting the docs name is in --help or a CMake option" \
+        "not a setting of linkd:${unknown:- (or --help listed none)}"
+fi
+undocumented=""
+while read -r name; do
+    grep -qw "HEXSVC_${name#LINKD_}" "$kit/docs/reference/settings.md" ||
+        undocumented="$undocumented HEXSVC_${name#LINKD_}"
+done <"$work/help-settings"
+if [ -z "$undocumented" ]; then
+    pass "every setting in --help is in docs/reference/settings.md"
+else
+    fail "every setting in --help is in docs/reference/settings.md" "missing:$undocumented"
+fi
+
+# metric_families ADMIN_ADDRESS: the families a running service exposes.
+metric_families() {
+    curl -sS --max-time 10 "http://$1/metrics" | sed -n 's/^# TYPE \([a-z_:][a-z0-9_:]*\) .*/\1/p'
+}
+# Families differ by store: the running linkd uses memory; a short-lived
+# second one on SQLite adds the resolve cache's. PostgreSQL's are not run
+# here: metrics.md must say "only with `HEXSVC_STORE=postgres`" for them.
+metric_families "$ADMIN" >"$work/families"
+sqlite_log="$work/sqlite-linkd.log"
+(cd "$work/run" && exec env LINKD_ADMIN_ADDRESS=127.0.0.1:0 LINKD_STORE=sqlite \
+    LINKD_DATA_DIR="$work/sqlite-data" LINKD_DRAIN_DELAY=0 LINKD_WORKERS=1 \
+    "$BINARY" --host 127.0.0.1 --port 0) >"$sqlite_log" 2>&1 &
+sqlite_pid=$!
+sqlite_admin=""
+waited=0
+while [ "$waited" -lt 300 ] && [ -z "$sqlite_admin" ] && kill -0 "$sqlite_pid" 2>/dev/null; do
+    sleep 0.1
+    waited=$((waited + 1))
+    sqlite_admin=$(sed -n 's/.*admin on http:\/\/\(127\.0\.0\.1:[0-9][0-9]*\).*/\1/p' "$sqlite_log")
+done
+[ -z "$sqlite_admin" ] || metric_families "$sqlite_admin" >>"$work/families"
+kill -TERM "$sqlite_pid" 2>/dev/null
+wait "$sqlite_pid" 2>/dev/null
+sort -u -o "$work/families" "$work/families"
+# shellcheck disable=SC2016 # the backquotes are Markdown, not a command
+sed -n 's/^| `\([a-z_:][a-z0-9_:]*\)` | .*/\1/p' "$kit/docs/reference/metrics.md" |
+    sort -u >"$work/doc-families"
+missing=$(comm -23 "$work/families" "$work/doc-families" | tr '\n' ' ')
+absent=""
+for name in $(comm -13 "$work/families" "$work/doc-families"); do
+    # shellcheck disable=SC2016 # the backquotes are Markdown, not a command
+    grep "^| \`$name\` |" "$kit/docs/reference/metrics.md" |
+        grep -q 'only with `HEXSVC_STORE=postgres`' || absent="$absent $name"
+done
+if [ -z "$sqlite_admin" ]; then
+    fail "metric families match docs/reference/metrics.md" \
+        "the SQLite linkd did not start: $(tail -n 5 "$sqlite_log")"
+elif [ "$(wc -l <"$work/families")" -lt 10 ] || [ -n "$missing" ] || [ -n "$absent" ]; then
+    fail "metric families match docs/reference/metrics.md" \
+        "exposed, not documented: ${missing:-none}; documented, not exposed:${absent:- none}"
+else
+    pass "metric families match docs/reference/metrics.md ($(wc -l <"$work/families") exposed)"
+fi
 
 for block in $(find "$blocks" -name '*.sh' | sort); do
     where=$(sed -n '1s/^# //p' "$block")

@@ -26,6 +26,15 @@
  * at once, with the same `self`. call_context is the driving adapter's
  * (see domain/link_store.h), forwarded untouched; it may be NULL.
  *
+ * Contexts: claim gets the request's context. complete and release get a
+ * different one (idempotent_shorten_contexts.finish), made so that it has
+ * not ended when the request's has: they run right after a shorten that
+ * may have ended because that context did. An adapter bounds the call by
+ * the context it is given, as for any call, and must not swap in the
+ * request's or its worker's root context (a shutdown cancels that one).
+ * Both are idempotent (matched on claimed_at_ms), so an adapter may retry
+ * them on a transient failure within that bound.
+ *
  * Every function returns DOMAIN_OK or DOMAIN_ERROR_STORE_UNAVAILABLE,
  * DOMAIN_ERROR_STORE_TIMEOUT, DOMAIN_ERROR_INTERNAL; claim may also return
  * DOMAIN_ERROR_IDEMPOTENCY_STORE_FULL.
@@ -72,7 +81,12 @@ enum idempotency_verdict {
     IDEMPOTENCY_BUSY,     /* pending, within its lease: come back later (409) */
 };
 
-/* Times for one claim, all Unix milliseconds from the use case's clock. */
+/* Times for one claim, all Unix milliseconds from the use case's clock.
+ * That is a wall clock, also for the lease: the lease is compared with a
+ * claimed_at written by another process (SQLite after a restart, another
+ * PostgreSQL replica), where no monotonic clock means the same. A clock
+ * stepped forward by more than the lease lets a retry take over a claim
+ * still running (docs/adr/0018, "Clock"). */
 struct idempotency_times {
     int64_t now_ms;
     int64_t expires_at_ms; /* now + ttl: when the entry is forgotten */

@@ -38,20 +38,13 @@ int idempotent_shorten_init(struct idempotent_shorten *shorten, const struct lin
     return 0;
 }
 
-/* Failures a retry of the same request would meet again whatever happens
- * meanwhile are recorded; the others leave the key free for that retry. */
+/* The outcomes a retry must meet again: the link made, and the alias that
+ * belongs to someone else (docs/adr/0018). An allow-list, so an error added
+ * later is released, not answered for the key's whole TTL, until someone
+ * decides it is final. */
 static bool idempotent_shorten_outcome_is_final(enum domain_error error)
 {
-    switch (error) {
-    case DOMAIN_ERROR_STORE_UNAVAILABLE:
-    case DOMAIN_ERROR_STORE_TIMEOUT:
-    case DOMAIN_ERROR_CODE_SPACE_EXHAUSTED:
-    case DOMAIN_ERROR_ENTROPY_UNAVAILABLE:
-    case DOMAIN_ERROR_INTERNAL:
-        return false;
-    default:
-        return true;
-    }
+    return error == DOMAIN_OK || error == DOMAIN_ERROR_ALIAS_TAKEN;
 }
 
 /* The request's own faults, answered before the key is claimed. */
@@ -78,21 +71,25 @@ static enum domain_error idempotent_shorten_replay(const struct idempotency_outc
 }
 
 /* Runs the request the caller has claimed the key for, then records or
- * releases the key. A failure to record is not the client's: the link is
- * made, so it gets its 201; the key stays pending until its lease ends
- * (docs/adr/0018 describes that window). */
+ * releases the key under ctxs->finish, never ctxs->call: when the
+ * request's context ends during the create (its deadline, a cancel at a
+ * forced shutdown) the key must still leave the pending state, or retries
+ * get 409 for the whole lease and, after it, make a second link. A failure
+ * to record is not the client's: the link is made, so it gets its 201; the
+ * key stays pending until its lease ends (docs/adr/0018, that window). */
 static enum domain_error idempotent_shorten_claimed(const struct idempotent_shorten *shorten,
-                                                    void *call_context, const char *key,
-                                                    size_t key_len, int64_t claimed_at_ms,
+                                                    const struct idempotent_shorten_contexts *ctxs,
+                                                    const char *key, size_t key_len,
+                                                    int64_t claimed_at_ms,
                                                     const struct idempotency_request *request,
                                                     struct link *out)
 {
     enum domain_error err =
-        link_service_shorten(shorten->links, call_context, request->url, request->url_len,
+        link_service_shorten(shorten->links, ctxs->call, request->url, request->url_len,
                              request->alias, request->alias_len, out);
     const struct idempotency_store *keys = &shorten->keys;
     if (!idempotent_shorten_outcome_is_final(err)) {
-        (void)keys->release(keys->self, call_context, key, key_len, claimed_at_ms);
+        (void)keys->release(keys->self, ctxs->finish, key, key_len, claimed_at_ms);
         return err;
     }
     struct idempotency_outcome outcome;
@@ -103,14 +100,14 @@ static enum domain_error idempotent_shorten_claimed(const struct idempotent_shor
         outcome.code_len = out->code_len;
         outcome.created_at_ms = out->created_at_ms;
     }
-    (void)keys->complete(keys->self, call_context, key, key_len, claimed_at_ms, &outcome);
+    (void)keys->complete(keys->self, ctxs->finish, key, key_len, claimed_at_ms, &outcome);
     return err;
 }
 
 /* Claims `key` for this request and acts on the verdict. */
 static enum domain_error idempotent_shorten_claim(const struct idempotent_shorten *shorten,
-                                                  void *call_context, const char *key,
-                                                  size_t key_len,
+                                                  const struct idempotent_shorten_contexts *ctxs,
+                                                  const char *key, size_t key_len,
                                                   const struct idempotency_request *request,
                                                   struct link *out, bool *replayed)
 {
@@ -122,13 +119,13 @@ static enum domain_error idempotent_shorten_claim(const struct idempotent_shorte
     struct idempotency_outcome outcome;
     const struct idempotency_store *keys = &shorten->keys;
     enum domain_error err =
-        keys->claim(keys->self, call_context, key, key_len, request, &times, &verdict, &outcome);
+        keys->claim(keys->self, ctxs->call, key, key_len, request, &times, &verdict, &outcome);
     if (err != DOMAIN_OK) {
         return err;
     }
     switch (verdict) {
     case IDEMPOTENCY_CLAIMED:
-        return idempotent_shorten_claimed(shorten, call_context, key, key_len, now, request, out);
+        return idempotent_shorten_claimed(shorten, ctxs, key, key_len, now, request, out);
     case IDEMPOTENCY_REPLAY:
         *replayed = true;
         return idempotent_shorten_replay(&outcome, request, out);
@@ -141,7 +138,8 @@ static enum domain_error idempotent_shorten_claim(const struct idempotent_shorte
 }
 
 enum domain_error idempotent_shorten_run(const struct idempotent_shorten *shorten,
-                                         void *call_context, const char *key, size_t key_len,
+                                         const struct idempotent_shorten_contexts *contexts,
+                                         const char *key, size_t key_len,
                                          const struct idempotency_request *shorten_request,
                                          struct link *out, bool *replayed)
 {
@@ -159,5 +157,5 @@ enum domain_error idempotent_shorten_run(const struct idempotent_shorten *shorte
     if (err != DOMAIN_OK) {
         return err;
     }
-    return idempotent_shorten_claim(shorten, call_context, key, key_len, &request, out, replayed);
+    return idempotent_shorten_claim(shorten, contexts, key, key_len, &request, out, replayed);
 }

@@ -13,12 +13,17 @@
  *     is still running     first has run longer than the lease it is taken
  *                          to have died and the retry takes the key over
  *
- * What is recorded (docs/adr/0018): a created link, and the failures that a
- * retry would meet again for reasons outside the request (the alias taken
- * by someone else). A request the domain refuses (bad URL or alias) is
- * answered before the key is touched: it fails the same way every time
- * anyway. Transient failures (store unavailable or slow, no entropy, code
- * space exhausted) release the key so a retry can succeed.
+ * What is recorded (docs/adr/0018): an allow-list, a created link and the
+ * one failure a retry would meet again for reasons outside the request (the
+ * alias taken by someone else). A request the domain refuses (bad URL or
+ * alias) is answered before the key is touched: it fails the same way every
+ * time anyway. Every other outcome (store unavailable or slow, no entropy,
+ * code space exhausted, and any error added later) releases the key so a
+ * retry can succeed.
+ *
+ * The key is completed or released under a context of its own (struct
+ * idempotent_shorten_contexts), not the request's: the request's may have
+ * ended (deadline, cancel at shutdown) exactly when the outcome is known.
  *
  * The fingerprint is the decoded URL and alias, compared byte for byte:
  * the same JSON written with other whitespace, key order or escapes is the
@@ -55,6 +60,21 @@ struct idempotent_shorten {
     struct idempotent_shorten_options options;
 };
 
+/*
+ * The driving adapter's contexts for one run, forwarded untouched to the
+ * ports (what a call_context is: domain/link_store.h; either may be NULL).
+ *   call    the request's: bounds the claim and the shorten.
+ *   finish  bounds the complete or release that follows. It must not end
+ *           when `call` ends (not a child of it, not ended by a shutdown)
+ *           and should carry a bound of its own, e.g. call's deadline plus
+ *           a grace: a link committed as `call` ended must still be
+ *           recorded, and a key whose shorten failed must still be freed.
+ */
+struct idempotent_shorten_contexts {
+    void *call;
+    void *finish;
+};
+
 /* 24 h TTL, 30 s lease (the HTTP server's default request timeout). */
 struct idempotent_shorten_options idempotent_shorten_default_options(void);
 
@@ -74,7 +94,8 @@ int idempotent_shorten_init(struct idempotent_shorten *shorten, const struct lin
  * STORE_UNAVAILABLE / STORE_TIMEOUT / INTERNAL.
  */
 enum domain_error idempotent_shorten_run(const struct idempotent_shorten *shorten,
-                                         void *call_context, const char *key, size_t key_len,
+                                         const struct idempotent_shorten_contexts *contexts,
+                                         const char *key, size_t key_len,
                                          const struct idempotency_request *request,
                                          struct link *out, bool *replayed);
 

@@ -23,7 +23,9 @@ static char alias_ascii_lower(char c)
 
 static bool alias_equals_ignoring_case(const char *word, size_t len, const char *reserved)
 {
-    if (strlen(reserved) != len) {
+    /* The first byte first: it rules out nearly every word without a
+     * strlen(), and every resolve checks its code against the whole list. */
+    if (len == 0 || alias_ascii_lower(word[0]) != reserved[0] || strlen(reserved) != len) {
         return false;
     }
     for (size_t i = 0; i < len; i++) {

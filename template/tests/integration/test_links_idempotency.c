@@ -1,9 +1,11 @@
 /*
  * test_links_idempotency.c: Idempotency-Key on POST /api/v1/links over real
- * sockets against the real binary, with the SQLite store (the default) and
- * then the memory store: a retry replays the first answer, another body is
- * refused, bad keys are named, and a burst of the same request from many
- * threads at once makes exactly one link.
+ * sockets against the real binary, with the SQLite store (the default), the
+ * memory store and, when the `postgres` fixture is up, PostgreSQL: a retry
+ * replays the first answer, another body is refused, bad keys are named,
+ * and a burst of the same request from many threads at once makes exactly
+ * one link. With PostgreSQL also across two replicas (two processes on one
+ * database): the burst split between them still makes one link.
  */
 #include <pthread.h>
 #include <setjmp.h>
@@ -43,8 +45,17 @@ static int stop_service(void **state)
     return status == 0 ? 0 : -1;
 }
 
+static bool post_link_to(int port, const char *key, const char *body,
+                         struct test_http_response *response);
+
 /* POST /api/v1/links with `key` (NULL: no header) on a fresh connection. */
 static bool post_link(const char *key, const char *body, struct test_http_response *response)
+{
+    return post_link_to(service.port, key, body, response);
+}
+
+static bool post_link_to(int port, const char *key, const char *body,
+                         struct test_http_response *response)
 {
     char request[2048];
     char key_header[400] = "";
@@ -55,7 +66,7 @@ static bool post_link(const char *key, const char *body, struct test_http_respon
                        "POST /api/v1/links HTTP/1.1\r\nHost: test\r\nConnection: close\r\n"
                        "Content-Type: application/json\r\n%sContent-Length: %zu\r\n\r\n%s",
                        key_header, strlen(body), body);
-    int fd = test_http_connect(service.port);
+    int fd = test_http_connect(port);
     if (fd < 0) {
         return false;
     }
@@ -171,6 +182,8 @@ static void test_bad_keys_are_named(void **state)
 
 struct racer {
     pthread_barrier_t *start;
+    int port;
+    const char *key;
     struct test_http_response response;
     bool sent;
 };
@@ -179,21 +192,27 @@ static void *race(void *arg)
 {
     struct racer *racer = arg;
     pthread_barrier_wait(racer->start);
-    racer->sent = post_link("race-1", "{\"url\":\"https://example.com/race\"}", &racer->response);
+    racer->sent = post_link_to(racer->port, racer->key, "{\"url\":\"https://example.com/race\"}",
+                               &racer->response);
     return NULL;
 }
 
-static void test_racing_retries_make_one_link(void **state)
+/* RACERS threads send the same keyed request at once, alternately to
+ * `port_a` and `port_b`; exactly one runs, every other answer is its
+ * replay or 409 in progress; a retry afterwards replays it. */
+static void race_one_key(const char *key, int port_a, int port_b)
 {
     static struct racer racers[RACERS];
     pthread_t threads[RACERS];
     pthread_barrier_t start;
     char winner[80] = "";
     int created = 0;
-    (void)state;
     pthread_barrier_init(&start, NULL, RACERS);
     for (int i = 0; i < RACERS; i++) {
+        memset(&racers[i], 0, sizeof(racers[i]));
         racers[i].start = &start;
+        racers[i].port = i % 2 == 0 ? port_a : port_b;
+        racers[i].key = key;
         assert_int_equal(pthread_create(&threads[i], NULL, race, &racers[i]), 0);
     }
     for (int i = 0; i < RACERS; i++) {
@@ -224,11 +243,81 @@ static void test_racing_retries_make_one_link(void **state)
     assert_int_equal(created, 1);
     static struct test_http_response after;
     char code[80];
-    assert_true(post_link("race-1", "{\"url\":\"https://example.com/race\"}", &after));
+    assert_true(post_link_to(port_b, key, "{\"url\":\"https://example.com/race\"}", &after));
     assert_int_equal(after.status, 201);
     assert_true(replayed(&after));
     json_field(after.body, "code", code, sizeof(code));
     assert_string_equal(code, winner);
+}
+
+static void test_racing_retries_make_one_link(void **state)
+{
+    (void)state;
+    race_one_key("race-1", service.port, service.port);
+}
+
+/* ---- PostgreSQL: two replicas on one database ---------------------------- */
+
+static char pg_url[512];
+
+static void test_replicas_share_keys(void **state)
+{
+    static struct test_service second;
+    static struct test_http_response response;
+    char code[80], again_code[80];
+    (void)state;
+    assert_true(test_service_start(&second, HEXSVC_BINARY, NULL, service_env));
+    /* A retry that lands on the other replica replays the first answer. */
+    const char *body = "{\"url\":\"https://example.com/replica\"}";
+    assert_true(post_link("replica-1", body, &response));
+    assert_int_equal(response.status, 201);
+    json_field(response.body, "code", code, sizeof(code));
+    assert_true(post_link_to(second.port, "replica-1", body, &response));
+    assert_int_equal(response.status, 201);
+    assert_true(replayed(&response));
+    json_field(response.body, "code", again_code, sizeof(again_code));
+    assert_string_equal(again_code, code);
+    assert_true(
+        post_link_to(second.port, "replica-1", "{\"url\":\"https://example.com/x\"}", &response));
+    assert_error(&response, 422, "idempotency_key_reused");
+    /* A burst split between both replicas still makes one link. */
+    race_one_key("replica-race", service.port, second.port);
+    int status = test_service_stop(&second, SIGTERM, 15000);
+    if (status != 0) {
+        fprintf(stderr, "second replica exited with %d; its output:\n%s\n", status, second.output);
+    }
+    assert_int_equal(status, 0);
+}
+
+/* The fixture's URL, or false (the PostgreSQL run is then skipped). */
+static bool read_pg_url(void)
+{
+    const char *dir = getenv("TEST_POSTGRES_DIR");
+    char path[600];
+    if (dir == NULL) {
+        return false;
+    }
+    snprintf(path, sizeof(path), "%s/url", dir);
+    FILE *file = fopen(path, "r");
+    if (file == NULL) {
+        fprintf(stderr, "SKIP (PostgreSQL run): no %s; see tests/integration/pg-server\n", path);
+        return false;
+    }
+    bool ok = fgets(pg_url, sizeof(pg_url), file) != NULL;
+    fclose(file);
+    pg_url[strcspn(pg_url, "\n")] = '\0';
+    return ok && pg_url[0] != '\0';
+}
+
+/* An empty schema: the keys above are fixed, and must be new. */
+static bool pg_reset(void)
+{
+    char command[900];
+    snprintf(command, sizeof(command),
+             "psql -q '%s' -c 'DROP TABLE IF EXISTS links, schema_migrations, idempotency_keys,"
+             " idempotency_key_count' >/dev/null 2>&1",
+             pg_url);
+    return system(command) /* NOLINT(cert-env33-c): a fixed test command */ == 0;
 }
 
 int main(void)
@@ -248,5 +337,26 @@ int main(void)
     service_env = memory_env;
     failures += _cmocka_run_group_tests(
         "idempotency_memory", tests, sizeof(tests) / sizeof(tests[0]), start_service, stop_service);
+    if (read_pg_url()) {
+        static char url_env[600];
+        snprintf(url_env, sizeof(url_env), "HEXSVC_DATABASE_URL=%s", pg_url);
+        static const char *postgres_env[] = {"HEXSVC_STORE=postgres", url_env, NULL};
+        const struct CMUnitTest pg_tests[] = {
+            cmocka_unit_test(test_retry_replays_the_first_answer),
+            cmocka_unit_test(test_same_key_other_body_is_refused),
+            cmocka_unit_test(test_recorded_conflict_is_replayed),
+            cmocka_unit_test(test_bad_keys_are_named),
+            cmocka_unit_test(test_racing_retries_make_one_link),
+            cmocka_unit_test(test_replicas_share_keys),
+        };
+        if (!pg_reset()) {
+            fprintf(stderr, "cannot reset the test database at %s\n", pg_url);
+            return failures + 1;
+        }
+        service_env = postgres_env;
+        failures += _cmocka_run_group_tests("idempotency_postgres", pg_tests,
+                                            sizeof(pg_tests) / sizeof(pg_tests[0]), start_service,
+                                            stop_service);
+    }
     return failures;
 }

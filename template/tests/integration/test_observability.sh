@@ -112,12 +112,20 @@ echo "$headers" | grep -qi '^X-Request-Id: runbook-check-1' || fail "X-Request-I
 # 10k distinct paths must not add 10k series.
 urls 10000 "http://127.0.0.1:$api/no/such/path/" >paths.curl
 curl -sS --max-time 60 -K paths.curl
+# Refused while being read (a header over the 8 KiB limit): it never
+# reaches the middleware; the server's observers log and count it.
+big=$(head -c 9000 /dev/zero | tr '\0' x)
+code=$(curl -sS --max-time 5 -o /dev/null -w '%{http_code}' -X POST -H "X-Big: $big" \
+    "http://127.0.0.1:$api/healthz?big=1")
+[ "$code" = 431 ] || fail "a 9000-byte header was answered $code, expected 431"
 curl -sS --max-time 5 "http://127.0.0.1:$admin/metrics" >metrics.txt
 promtool check metrics <metrics.txt || fail "promtool check metrics failed"
 series=$(grep -c '^http_requests_total{' metrics.txt)
 [ "$series" -le 10 ] || fail "http_requests_total has $series series after 10k paths"
 grep -q 'route="unmatched",method="GET",code="4xx"} 10000' metrics.txt ||
     fail "the 10k unmatched requests are not counted under route=\"unmatched\""
+grep -q 'route="unmatched",method="POST",code="4xx"} 1$' metrics.txt ||
+    fail "the 431 is not counted under route=\"unmatched\""
 echo "promtool ok; http_requests_total has $series series after 10000 distinct paths"
 # The limits plan and shedding state (issue 5), with the source of each choice.
 grep -q '^limits_workers{source="the WORKERS setting"} 2$' metrics.txt ||
@@ -179,6 +187,9 @@ jq -e -s 'map(select(.request_id == "runbook-check-1" and
                      .trace_id == "4bf92f3577b34da6a3ce929d0e0e4736" and .status == 200 and
                      .route == "/healthz")) | length == 1' service.out >/dev/null ||
     fail "no access line with the given request id, trace id, route and status"
+jq -e -s 'map(select(.status == 431 and .route == "" and .method == "POST" and
+                     .path == "/healthz")) | length == 1' service.out >/dev/null ||
+    fail "no access line for the 431"
 echo "jq: all $lines log lines parse"
 
 # ---- 4. stdout a full pipe nobody reads ------------------------------------------

@@ -215,6 +215,23 @@ static void test_bad_trusted_proxy_is_named(void **state)
     assert_non_null(strstr(output, "entry '10.1.2.3/40'"));
     assert_non_null(strstr(output, "HEXSVC_TRUSTED_PROXIES"));
     assert_non_null(strstr(output, "expected a comma-separated list of IPv4 or IPv6"));
+    /* One line says it all: not a specific one and then a generic one. */
+    size_t lines = 0;
+    for (const char *c = output; *c != '\0'; c++) {
+        lines += *c == '\n';
+    }
+    assert_int_equal(lines, 1);
+}
+
+static void test_bad_ipv6_prefix_is_named(void **state)
+{
+    (void)state;
+    char output[4096];
+    const char *args[] = {"--check-config", NULL};
+    const char *env[] = {"HEXSVC_RATE_LIMIT_IPV6_PREFIX=129", NULL};
+    assert_int_equal(test_service_run_to_exit(HEXSVC_BINARY, args, env, output, sizeof(output)), 2);
+    assert_non_null(strstr(output, "HEXSVC_RATE_LIMIT_IPV6_PREFIX '129'"));
+    assert_non_null(strstr(output, "from 1 to 128"));
 }
 
 int main(void)
@@ -225,6 +242,7 @@ int main(void)
         cmocka_unit_test(test_untrusted_peer_cannot_pick_its_key),
         cmocka_unit_test(test_rejections_are_counted),
         cmocka_unit_test(test_bad_trusted_proxy_is_named),
+        cmocka_unit_test(test_bad_ipv6_prefix_is_named),
     };
     return cmocka_run_group_tests(tests, start, stop);
 }

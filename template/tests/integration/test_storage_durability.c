@@ -142,7 +142,8 @@ static void pg_reset(void)
 {
     char command[800];
     snprintf(command, sizeof(command),
-             "psql -q '%s' -c 'DROP TABLE IF EXISTS links, schema_migrations' >/dev/null 2>&1",
+             "psql -q '%s' -c 'DROP TABLE IF EXISTS links, schema_migrations, idempotency_keys, "
+             "idempotency_key_count' >/dev/null 2>&1",
              pg_url);
     assert_int_equal(system(command) /* NOLINT(cert-env33-c): a fixed test command */, 0);
 }

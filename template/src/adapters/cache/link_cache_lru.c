@@ -16,8 +16,8 @@
 /* One link: the header, then code, NUL, URL, NUL in the same allocation. */
 struct link_cache_entry {
     struct link_cache_entry *chain; /* next in the hash bucket */
-    struct link_cache_entry *newer; /* LRU list: toward the head */
-    struct link_cache_entry *older; /* LRU list: toward the tail */
+    struct link_cache_entry *newer; /* LRU list (dead: the shard's dead list) */
+    struct link_cache_entry *older; /* toward the tail of either list */
     uint64_t hash;
     int64_t created_at_ms;
     uint64_t hit_count;
@@ -36,6 +36,9 @@ struct link_cache_shard {
     size_t bucket_mask;
     struct link_cache_entry *newest;
     struct link_cache_entry *oldest;
+    /* Dropped while pinned, waiting for their last unpin: kept on a list
+     * so that destroy frees them too if a pin is never given back. */
+    struct link_cache_entry *dead;
     size_t entries;
     size_t bytes;
     size_t max_entries;
@@ -143,11 +146,14 @@ void link_cache_lru_destroy(struct link_cache_lru *lru)
     }
     for (unsigned i = 0; i < lru->shard_count; i++) {
         struct link_cache_shard *shard = &lru->shards[i];
-        struct link_cache_entry *entry = shard->newest;
-        while (entry != NULL) {
-            struct link_cache_entry *older = entry->older;
-            free(entry);
-            entry = older;
+        struct link_cache_entry *lists[] = {shard->newest, shard->dead};
+        for (size_t list = 0; list < 2; list++) {
+            struct link_cache_entry *entry = lists[list];
+            while (entry != NULL) {
+                struct link_cache_entry *older = entry->older;
+                free(entry);
+                entry = older;
+            }
         }
         free(shard->buckets);
         pthread_mutex_destroy(&shard->lock);
@@ -216,6 +222,33 @@ static void link_cache_shard_free(struct link_cache_shard *shard, struct link_ca
     free(entry);
 }
 
+static void link_cache_shard_push_dead(struct link_cache_shard *shard,
+                                       struct link_cache_entry *entry)
+{
+    entry->dead = true;
+    entry->newer = NULL;
+    entry->older = shard->dead;
+    if (shard->dead != NULL) {
+        shard->dead->newer = entry;
+    }
+    shard->dead = entry;
+}
+
+/* The last pin of a dead entry is gone: off the dead list, and freed. */
+static void link_cache_shard_free_dead(struct link_cache_shard *shard,
+                                       struct link_cache_entry *entry)
+{
+    if (entry->newer != NULL) {
+        entry->newer->older = entry->older;
+    } else {
+        shard->dead = entry->older;
+    }
+    if (entry->older != NULL) {
+        entry->older->newer = entry->newer;
+    }
+    link_cache_shard_free(shard, entry);
+}
+
 /* Takes the entry out of the map and the budgets; frees it unless a hit
  * still has it pinned (then the last unpin does). */
 static void link_cache_shard_drop(struct link_cache_shard *shard, struct link_cache_entry **link)
@@ -230,7 +263,7 @@ static void link_cache_shard_drop(struct link_cache_shard *shard, struct link_ca
     shard->entries--;
     shard->bytes -= link_cache_entry_size(entry);
     if (entry->pins > 0) {
-        entry->dead = true;
+        link_cache_shard_push_dead(shard, entry);
         return;
     }
     link_cache_shard_free(shard, entry);
@@ -295,7 +328,7 @@ void link_cache_lru_unpin(struct link_cache_lru *lru, struct link_cache_entry *p
         link_cache_shard_drop(shard,
                               link_cache_shard_find(shard, pin->hash, pin->text, pin->code_len));
     } else if (pin->dead && pin->pins == 0) {
-        link_cache_shard_free(shard, pin);
+        link_cache_shard_free_dead(shard, pin);
     }
     pthread_mutex_unlock(&shard->lock);
 }

@@ -58,6 +58,8 @@ struct link_cache_ticket {
 /* max_entries >= 1; max_bytes >= 1. 0 and *out, or -EINVAL, -ENOMEM. */
 int link_cache_lru_create(size_t max_entries, size_t max_bytes, uint64_t hash_seed,
                           struct link_cache_lru **out);
+/* Frees every entry, pinned ones included: a pin not given back by now is
+ * never used again. */
 void link_cache_lru_destroy(struct link_cache_lru *lru);
 
 /* Bytes an entry for this link takes against the byte budget. */

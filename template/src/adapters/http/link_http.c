@@ -11,12 +11,16 @@
 #include "platform/http/http_router.h"
 #include "platform/json/json_reader.h"
 #include "platform/json/json_writer.h"
+#include "platform/runtime/ctx.h"
 #include "platform/time/time_format.h"
 
 /* A link rendered as JSON: the URL (escaped, up to 6 bytes per byte in the
  * worst case) dominates; the rest is a few short fields. */
 #define LINK_JSON_MAX (LINK_URL_MAX * 6 + LINK_HTTP_BASE_URL_MAX + 512)
 #define SHORTEN_MAX_TOKENS 16
+/* How long past the request's deadline recording an Idempotency-Key's
+ * outcome may take: SQLite's busy timeout, a few PostgreSQL round trips. */
+#define LINK_HTTP_IDEMPOTENCY_FINISH_MS 5000
 
 int link_http_status_for(enum domain_error error)
 {
@@ -160,6 +164,28 @@ static int respond_bad_field(struct http_response *response, const char *name, i
     return http_response_error(response, 400, "invalid_request", message);
 }
 
+/* Runs the idempotent shorten. The key is completed or released under a
+ * ctx of its own: detached (neither the request's end nor runtime_stop()
+ * ends it, so a link committed as the request's ctx ended is still
+ * recorded) and bounded (the request's deadline plus a grace). */
+static enum domain_error shorten_with_key(const struct link_http *api, struct ctx *request_ctx,
+                                          const char *key,
+                                          const struct idempotency_request *shorten,
+                                          struct link *link, bool *replayed)
+{
+    uint64_t deadline = request_ctx != NULL ? request_ctx->deadline_ms : CTX_NO_DEADLINE;
+    deadline = deadline < CTX_NO_DEADLINE - LINK_HTTP_IDEMPOTENCY_FINISH_MS
+                   ? deadline + LINK_HTTP_IDEMPOTENCY_FINISH_MS
+                   : CTX_NO_DEADLINE;
+    struct ctx finish;
+    ctx_with_deadline(&finish, NULL, deadline);
+    struct idempotent_shorten_contexts contexts = {.call = request_ctx, .finish = &finish};
+    enum domain_error error = idempotent_shorten_run(api->idempotent, &contexts, key, strlen(key),
+                                                     shorten, link, replayed);
+    ctx_release(&finish);
+    return error;
+}
+
 static int handle_shorten(struct http_request *request, struct http_response *response,
                           void *user_data)
 {
@@ -202,8 +228,7 @@ static int handle_shorten(struct http_request *request, struct http_response *re
                                           .alias_len = (size_t)alias_len};
     bool replayed = false;
     enum domain_error error =
-        key != NULL ? idempotent_shorten_run(api->idempotent, request->ctx, key, strlen(key),
-                                             &shorten, &link, &replayed)
+        key != NULL ? shorten_with_key(api, request->ctx, key, &shorten, &link, &replayed)
                     : link_service_shorten(api->links, request->ctx, url, shorten.url_len,
                                            shorten.alias, shorten.alias_len, &link);
     if (replayed) {

@@ -135,8 +135,18 @@ static bool config_refuse(const struct config *config, const struct config_setti
     char accepted[CONFIG_ACCEPTED_MAX];
     config_accepted_text(setting, accepted, sizeof(accepted));
     const char *hint = setting->kind == CONFIG_SIZE ? config_size_hint(value) : "";
+    char why[2 * CONFIG_ACCEPTED_MAX] = "";
+    if (setting->kind == CONFIG_STRING && setting->explain != NULL && !setting->secret &&
+        strlen(value) < setting->target_size) {
+        setting->explain(value, why, sizeof(why));
+    }
     if (setting->secret) {
         value = "(redacted)";
+    }
+    if (why[0] != '\0') {
+        fprintf(config_err(config), "%s: invalid %s%s '%s' (from %s): %s\n", config->program,
+                config->env_prefix, setting->name, value, origin, why);
+        return false;
     }
     fprintf(config_err(config), "%s: invalid %s%s '%s' (from %s): expected %s%s\n", config->program,
             config->env_prefix, setting->name, value, origin, accepted, hint);

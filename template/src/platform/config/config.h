@@ -60,6 +60,9 @@ enum config_source {
 
 /* An extra check of a string value; true when acceptable. */
 typedef bool (*config_check_fn)(const char *value);
+/* Says why `check` refused a value and what is accepted ("entry 'x' is
+ * not ...; expected ..."), into why[0..why_len); for the error line. */
+typedef void (*config_explain_fn)(const char *value, char *why, size_t why_len);
 
 struct config_setting {
     const char *name;         /* upper case with '_': "PUBLIC_URL" */
@@ -71,6 +74,10 @@ struct config_setting {
     int64_t min;              /* INT, SIZE (bytes), DURATION (ms) bounds; */
     int64_t max;              /* min == max == 0: no bounds beyond kind's */
     config_check_fn check;    /* STRING only; NULL: any text */
+    /* STRING only, may be NULL: the error line says this instead of
+     * "expected <accepted>", so one line names the bad part of a long
+     * value. Not used for secrets (the reason may quote the value). */
+    config_explain_fn explain;
     void *target;
     size_t target_size;       /* STRING only */
     /* A token, password or URL that may carry one: --check-config prints

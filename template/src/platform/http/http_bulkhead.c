@@ -4,6 +4,7 @@
 #include <errno.h>
 #include <stdalign.h>
 #include <stdatomic.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -28,6 +29,10 @@ static struct http_bulkhead_lane *http_bulkhead_find(const struct http_bulkhead 
     if (route_class == NULL) {
         return NULL;
     }
+    /* By name, not by pointer: the router copies each route's class into
+     * the route, so "read" has as many addresses as there are read routes
+     * and none of them is ours. A few classes of a few bytes: strcmp costs
+     * less than the lock-free counter next to it. */
     for (size_t i = 0; i < bulkhead->lane_count; i++) {
         if (strcmp(bulkhead->lanes[i].name, route_class) == 0) {
             /* The lanes are the bulkhead's own; the const is the lookup's. */
@@ -112,11 +117,16 @@ int http_bulkhead_handle(void *arg, struct http_request *request, struct http_re
         http_bulkhead_release(lane);
         return rc;
     }
+    /* The class in the message tells the bulkhead from other 503s (memory
+     * shedding is "memory_pressure") and which limit was reached. */
+    char message[128];
+    snprintf(message, sizeof(message),
+             "too many '%s' requests are in progress; retry after the number of seconds in "
+             "Retry-After",
+             request->route_class);
     int rc = http_response_set_header(response, "Retry-After", "1");
     if (rc == 0) {
-        rc = http_response_error(response, 503, "overloaded",
-                                 "too many requests of this kind are in progress; retry after "
-                                 "the number of seconds in Retry-After");
+        rc = http_response_error(response, 503, "overloaded", message);
     }
     if (bulkhead->on_reject != NULL) {
         bulkhead->on_reject(bulkhead->on_reject_arg);

@@ -29,7 +29,7 @@ static const char *http_trim(const char *text, size_t *len)
     return text;
 }
 
-static bool http_ip_is_mapped(const struct http_ip *ip)
+bool http_ip_is_mapped(const struct http_ip *ip)
 {
     return memcmp(ip->bytes, http_ipv4_mapped_prefix, sizeof(http_ipv4_mapped_prefix)) == 0;
 }
@@ -59,8 +59,7 @@ void http_ip_format(const struct http_ip *ip, char *buf, size_t len)
     }
 }
 
-/* Clears the bits of ip past prefix_len. */
-static void http_ip_mask(struct http_ip *ip, unsigned prefix_len)
+void http_ip_mask(struct http_ip *ip, unsigned prefix_len)
 {
     for (unsigned i = 0; i < 16; i++) {
         unsigned first_bit = i * 8;
@@ -164,6 +163,48 @@ bool http_trusted_proxies_contains(const struct http_trusted_proxies *trusted,
     return false;
 }
 
+/* 1 to 5 digits: a port as a proxy writes one (its value does not matter). */
+static bool http_is_port(const char *text, size_t len)
+{
+    if (len == 0 || len > 5) {
+        return false;
+    }
+    for (size_t i = 0; i < len; i++) {
+        if (text[i] < '0' || text[i] > '9') {
+            return false;
+        }
+    }
+    return true;
+}
+
+/* One X-Forwarded-For entry: an address, or one with the client's port as
+ * some proxies write it ("1.2.3.4:5678", "[2001:db8::1]:443", also
+ * "[2001:db8::1]"). The port is dropped: it names a connection, not a
+ * client. A bare IPv6 address has several colons and cannot carry one. */
+static bool http_hop_parse(const char *entry, size_t len, struct http_ip *out)
+{
+    if (len > 0 && entry[0] == '[') {
+        const char *close = memchr(entry, ']', len);
+        if (close == NULL) {
+            return false;
+        }
+        size_t address_len = (size_t)(close - entry) - 1;
+        size_t rest = len - address_len - 2;
+        if (memchr(entry + 1, ':', address_len) == NULL ||
+            (rest > 0 && (close[1] != ':' || !http_is_port(close + 2, rest - 1)))) {
+            return false; /* "[1.2.3.4]" is no form anyone writes */
+        }
+        return http_ip_parse(entry + 1, address_len, out);
+    }
+    const char *colon = memchr(entry, ':', len);
+    if (colon != NULL && memchr(colon + 1, ':', len - (size_t)(colon - entry) - 1) == NULL) {
+        size_t address_len = (size_t)(colon - entry);
+        return http_is_port(colon + 1, len - address_len - 1) &&
+               http_ip_parse(entry, address_len, out);
+    }
+    return http_ip_parse(entry, len, out);
+}
+
 /* Walks the entries of one X-Forwarded-For value from the right. Returns
  * true once the walk is over (client found or a malformed entry), with the
  * answer in *client; false to go on with the previous header line. */
@@ -179,7 +220,7 @@ static bool http_walk_forwarded(const struct http_trusted_proxies *trusted, cons
         size_t len = end - start;
         const char *entry = http_trim(value + start, &len);
         struct http_ip hop;
-        if (!http_ip_parse(entry, len, &hop)) {
+        if (!http_hop_parse(entry, len, &hop)) {
             return true; /* *client keeps the last good hop */
         }
         *client = hop;

@@ -6,10 +6,12 @@
  * standard rule: walk the entries from the right (the hop nearest to us) to
  * the left, skip the ones that are trusted proxies too, and take the first
  * that is not. Everything to the left of that entry was written by the
- * client itself and proves nothing. A malformed entry ("unknown", a
- * hostname, garbage) stops the walk: the last good hop (the proxy that
- * handed us that entry) is the client then. The header of a peer that is
- * not trusted is never read, so a client cannot choose its own key.
+ * client itself and proves nothing. An entry may carry a port, as some
+ * proxies write it ("1.2.3.4:5678", "[2001:db8::1]:443"); the port is
+ * dropped. A malformed entry ("unknown", a hostname, garbage) stops the
+ * walk: the last good hop (the proxy that handed us that entry) is the
+ * client then. The header of a peer that is not trusted is never read, so
+ * a client cannot choose its own key.
  *
  * Several X-Forwarded-For lines count as one list joined with commas, in
  * order (RFC 9110 5.3). IPv4 addresses are kept in their IPv4-mapped IPv6
@@ -48,6 +50,12 @@ struct http_trusted_proxies {
 /* Parses text[0..len) as a numeric IPv4 or IPv6 address (no port, no zone).
  * true and *out, or false. */
 bool http_ip_parse(const char *text, size_t len, struct http_ip *out);
+
+/* Clears the bits of ip past prefix_len (0..128, on the IPv6 form). */
+void http_ip_mask(struct http_ip *ip, unsigned prefix_len);
+
+/* true for an IPv4 address (kept as ::ffff:a.b.c.d). */
+bool http_ip_is_mapped(const struct http_ip *ip);
 
 /* Writes the address as inet_ntop does (IPv4 dotted for mapped ones) into
  * buf (at least HTTP_PEER_ADDRESS_LEN bytes). */

@@ -14,6 +14,7 @@
 
 #include <uv.h>
 
+#include "platform/http/http_rejection.h"
 #include "platform/http/http_server_internal.h"
 #include "platform/runtime/ctx.h"
 #include "platform/runtime/fiber.h"
@@ -252,7 +253,7 @@ static struct http_read_result http_connection_read_loop(struct http_connection 
             if (io->parser.headers_complete && !deadlines->headers_done) {
                 deadlines->headers_done = true;
                 if (!http_connection_admit(connection)) {
-                    return http_read_error(503, "overloaded",
+                    return http_read_error(503, "memory_pressure",
                                            "the server is shedding load; retry later");
                 }
                 if (http_connection_on_headers(connection) < 0) {
@@ -362,12 +363,32 @@ static enum http_after http_connection_answer(struct http_connection *connection
     return rest > 0 ? HTTP_NEXT_REQUEST : HTTP_NEXT_IDLE;
 }
 
+/* Tells the observers about a request refused while it was read: it never
+ * reached the middleware, so this is its only access-log line and count. */
+static void http_connection_report_failure(struct http_connection *connection, uint64_t refused_ns,
+                                           bool write_failed)
+{
+    const struct http_server_config *config = http_config_of(connection);
+    if (!http_rejection_observed(config)) {
+        return;
+    }
+    const struct http_response *response = &connection->io->response;
+    struct http_rejection_record record;
+    http_rejection_init(&record, response->status, connection->peer_address);
+    http_rejection_describe(&record, &connection->io->parser);
+    record.rejection.body_bytes = response->body.len;
+    record.rejection.duration_ns = uv_hrtime() - refused_ns;
+    record.rejection.write_failed = write_failed;
+    http_rejection_report(config, &record);
+}
+
 static enum http_after http_connection_fail(struct http_connection *connection,
                                             const struct http_read_result *failure)
 {
     if (failure->quiet) {
         return HTTP_NEXT_CLOSE;
     }
+    uint64_t refused_ns = uv_hrtime();
     struct http_response *response = &connection->io->response;
     http_response_reset(response);
     http_response_error(response, failure->status, failure->code, failure->message);
@@ -375,7 +396,9 @@ static enum http_after http_connection_fail(struct http_connection *connection,
         http_response_set_header(response, "Retry-After", "1");
     }
     response->close = true;
-    if (http_connection_send_response(connection) < 0) {
+    int rc = http_connection_send_response(connection);
+    http_connection_report_failure(connection, refused_ns, rc < 0);
+    if (rc < 0) {
         return HTTP_NEXT_CLOSE;
     }
     return HTTP_NEXT_LINGER;
@@ -464,9 +487,33 @@ static void http_connection_serve(void *arg)
     }
 }
 
+/* The observers' record of a connection refused at accept: nothing read. */
+static void http_connection_report_refused(struct http_server_worker *worker, const char *peer,
+                                           size_t body_bytes, uint64_t refused_ns,
+                                           bool write_failed)
+{
+    const struct http_server_config *config = &worker->server->config;
+    if (!http_rejection_observed(config)) {
+        return;
+    }
+    struct http_rejection_record record;
+    http_rejection_init(&record, 503, peer);
+    record.rejection.body_bytes = body_bytes;
+    record.rejection.duration_ns = uv_hrtime() - refused_ns;
+    record.rejection.write_failed = write_failed;
+    http_rejection_report(config, &record);
+}
+
 void http_connection_reject(struct http_server_worker *worker, struct tcp_conn *tcp,
                             const char *message)
 {
+    uint64_t refused_ns = uv_hrtime();
+    /* Asked first: once both sides have closed, the kernel forgets it. */
+    char peer[HTTP_PEER_ADDRESS_LEN] = "";
+    if (http_rejection_observed(&worker->server->config) &&
+        tcp_peer_address(tcp, peer, sizeof(peer)) < 0) {
+        peer[0] = '\0';
+    }
     char body[192];
     int body_len = snprintf(body, sizeof(body),
                             "{\"error\":{\"code\":\"overloaded\",\"message\":\"%s\"}}", message);
@@ -485,9 +532,11 @@ void http_connection_reject(struct http_server_worker *worker, struct tcp_conn *
     if (len > 0 && (size_t)len < sizeof(head)) {
         struct iovec iov[2] = {{.iov_base = head, .iov_len = (size_t)len},
                                {.iov_base = body, .iov_len = (size_t)body_len}};
-        if (tcp_writev(tcp, &write_ctx, iov, 2) == 0) {
+        bool written = tcp_writev(tcp, &write_ctx, iov, 2) == 0;
+        if (written) {
             tcp_shutdown_write(tcp);
         }
+        http_connection_report_refused(worker, peer, (size_t)body_len, refused_ns, !written);
     }
     ctx_release(&write_ctx);
     tcp_close(tcp);

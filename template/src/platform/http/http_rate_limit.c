@@ -43,6 +43,7 @@ struct http_rate_limit {
     uint64_t interval_ns;  /* one token every interval */
     uint64_t tolerance_ns; /* (burst - 1) intervals: how far ahead full_at may be */
     uint64_t seed[2];      /* hash key: clients choose their addresses */
+    unsigned ipv6_prefix;  /* bits of an IPv6 address that name the client */
     unsigned shard_shift;  /* 64 - log2(shard_count) */
     uint32_t shard_count;
     http_clock_fn now_ns;
@@ -125,7 +126,9 @@ static void http_rate_seed(struct http_rate_limit *limiter)
 }
 
 /* Splits max_clients buckets (and a chain head array per shard, twice as
- * many heads as buckets, rounded to a power of two) over the shards. */
+ * many heads as buckets, rounded to a power of two) over the shards. With
+ * max_clients at most HTTP_RATE_LIMIT_MAX_CLIENTS (create checks), the
+ * head count of a single shard fits a uint32_t with room to spare. */
 static int http_rate_layout(struct http_rate_limit *limiter, uint32_t max_clients)
 {
     uint32_t per_shard = max_clients / limiter->shard_count;
@@ -170,8 +173,11 @@ int http_rate_limit_create(const struct http_rate_limit_config *config,
     uint32_t max_clients =
         config->max_clients != 0 ? config->max_clients : HTTP_RATE_LIMIT_DEFAULT_CLIENTS;
     uint32_t shards = config->shards != 0 ? config->shards : http_default_shards(max_clients);
+    uint32_t ipv6_prefix =
+        config->ipv6_prefix != 0 ? config->ipv6_prefix : HTTP_RATE_LIMIT_DEFAULT_IPV6_PREFIX;
     if (config->rate == 0 || config->rate > HTTP_RATE_LIMIT_MAX_RATE ||
-        (shards & (shards - 1)) != 0 || shards > max_clients) {
+        max_clients > HTTP_RATE_LIMIT_MAX_CLIENTS || (shards & (shards - 1)) != 0 ||
+        shards > max_clients || ipv6_prefix > 128) {
         return -EINVAL;
     }
     struct http_rate_limit *limiter = calloc(1, sizeof(*limiter));
@@ -181,6 +187,7 @@ int http_rate_limit_create(const struct http_rate_limit_config *config,
     uint32_t burst = config->burst != 0 ? config->burst : config->rate;
     limiter->interval_ns = HTTP_NS_PER_SECOND / config->rate;
     limiter->tolerance_ns = limiter->interval_ns * (burst - 1);
+    limiter->ipv6_prefix = ipv6_prefix;
     limiter->shard_count = shards;
     limiter->shard_shift = 64 - http_log2(shards);
     limiter->now_ns = config->now_ns != NULL ? config->now_ns : http_monotonic_ns;
@@ -292,9 +299,23 @@ static struct http_bucket *http_shard_find(const struct http_rate_limit *limiter
     return bucket;
 }
 
-bool http_rate_limit_take(struct http_rate_limit *limiter, const struct http_ip *client,
+/* The bucket's key: an IPv4 address whole, an IPv6 one cut to its network
+ * (see the header: one host may hold a /64). */
+static struct http_ip http_rate_key(const struct http_rate_limit *limiter,
+                                    const struct http_ip *client)
+{
+    struct http_ip key = *client;
+    if (!http_ip_is_mapped(&key)) {
+        http_ip_mask(&key, limiter->ipv6_prefix);
+    }
+    return key;
+}
+
+bool http_rate_limit_take(struct http_rate_limit *limiter, const struct http_ip *address,
                           uint64_t *retry_after_ns)
 {
+    struct http_ip key = http_rate_key(limiter, address);
+    const struct http_ip *client = &key;
     uint64_t hash = http_rate_hash(limiter, client);
     struct http_rate_shard *shard =
         &limiter->shards[limiter->shard_count == 1 ? 0 : hash >> limiter->shard_shift];

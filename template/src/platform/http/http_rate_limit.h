@@ -14,6 +14,12 @@
  * it one interval further. Same answers as counting tokens, no division and
  * no floating point on the hot path.
  *
+ * An IPv6 client is keyed by its network, the first `ipv6_prefix` bits of
+ * its address (64 by default): one host commonly holds a whole /64, and
+ * keyed by the full address it would get 2^64 buckets, never be limited
+ * and push every other client out of the table. IPv4 clients (IPv4-mapped
+ * IPv6 addresses included) are keyed by the whole address.
+ *
  * Memory is bounded and allocated up front: at most `max_clients` buckets,
  * split over shards with a mutex each (held for a hash lookup, so workers
  * rarely meet), and the least recently seen client of a shard is forgotten
@@ -37,6 +43,9 @@ struct http_rate_limit;
 
 #define HTTP_RATE_LIMIT_DEFAULT_CLIENTS 65536u
 #define HTTP_RATE_LIMIT_MAX_RATE 1000000u
+#define HTTP_RATE_LIMIT_DEFAULT_IPV6_PREFIX 64u
+/* Buckets in all at most: a table past this (2^28, ~10 GiB) is a typo. */
+#define HTTP_RATE_LIMIT_MAX_CLIENTS (1u << 28)
 
 /* Monotonic nanoseconds; tests pass a fake clock. */
 typedef uint64_t (*http_clock_fn)(void *arg);
@@ -44,8 +53,11 @@ typedef uint64_t (*http_clock_fn)(void *arg);
 struct http_rate_limit_config {
     uint32_t rate;        /* tokens per second, 1..HTTP_RATE_LIMIT_MAX_RATE */
     uint32_t burst;       /* bucket size; 0: the rate (one second's worth) */
-    uint32_t max_clients; /* buckets in all; 0: HTTP_RATE_LIMIT_DEFAULT_CLIENTS */
+    uint32_t max_clients; /* buckets in all, up to HTTP_RATE_LIMIT_MAX_CLIENTS; 0: default */
     uint32_t shards;      /* power of two; 0: up to 64 (fewer for a small table) */
+    /* IPv6 clients share a bucket per network of this many bits, 1..128;
+     * 0: HTTP_RATE_LIMIT_DEFAULT_IPV6_PREFIX. */
+    uint32_t ipv6_prefix;
     /* Peers whose X-Forwarded-For is believed; NULL or empty: none. Copied. */
     const struct http_trusted_proxies *trusted;
     http_clock_fn now_ns; /* NULL: CLOCK_MONOTONIC */
@@ -56,14 +68,15 @@ struct http_rate_limit_config {
     void *on_reject_arg;
 };
 
-/* 0 and *out; -EINVAL for a rate of 0 or past the maximum, or shards not a
- * power of two; -ENOMEM. */
+/* 0 and *out; -EINVAL for a rate of 0 or past the maximum, max_clients
+ * past the maximum, shards not a power of two or more than max_clients, or
+ * ipv6_prefix past 128; -ENOMEM. */
 int http_rate_limit_create(const struct http_rate_limit_config *config,
                            struct http_rate_limit **out);
 void http_rate_limit_destroy(struct http_rate_limit *limiter);
 
-/* Takes a token from `client`'s bucket: true, or false with the time until
- * one is available in *retry_after_ns. */
+/* Takes a token from the bucket of `client` (of its network, for IPv6):
+ * true, or false with the time until one is available in *retry_after_ns. */
 bool http_rate_limit_take(struct http_rate_limit *limiter, const struct http_ip *client,
                           uint64_t *retry_after_ns);
 

@@ -21,6 +21,12 @@
  *   are {"error":{"code":"...","message":"..."}}; after 400/408/413/417/431
  *   the connection is closed.
  *
+ * Observed are: every routed or unmatched request by the middleware chain;
+ * every refusal before routing (the 400/408/413/417/431/503 above) by the
+ * observers' `rejected` hook; connections by their `connection` hook. A
+ * connection closed without an answer (EOF, idle or first-byte timeout,
+ * shutdown) is observed only as a connection.
+ *
  * A complete request is routed, then runs through the config's middleware
  * chain (http_middleware.h) to the route's handler or the 404/405 answer;
  * the response is written and the finish callbacks run.
@@ -52,16 +58,43 @@ struct http_server_worker;
 #define HTTP_SERVER_MAX_MIDDLEWARE HTTP_MIDDLEWARE_MAX
 
 /*
- * Connection hooks (the open-connections gauge), called on the serving
- * worker's fiber; cheap, never parking: `connection` with +1 when the
- * server admits a connection and -1 when it forgets one. Per-request work
- * belongs in middleware (http_middleware.h), which sees the requests that
- * were read completely (a handler's answer, 404, 405); protocol errors
- * answered while reading (400, 408, 413, 431) and 503s for max_connections
- * or admission reach neither.
+ * A request the server refused before routing it, so before any
+ * middleware: a protocol error answered while reading (400, 408, 413, 417,
+ * 431), a 503 for admission (load shedding) or memory while reading, or a
+ * 503 for max_connections or admission at accept (nothing read: method
+ * and path ""). Strings are valid only during the
+ * callback. What was not read is "": the method once the request line
+ * began, the path (without the query, cut at HTTP_REJECTION_PATH_MAX - 1
+ * bytes) once the request line was complete, the two headers once the
+ * header section was. The header values are as the client sent them, not
+ * validated: check them as the request-id middleware does before use.
+ */
+#define HTTP_REJECTION_PATH_MAX 512
+
+struct http_rejection {
+    int status;              /* as sent */
+    const char *method;      /* "GET", ...; "" when not read */
+    const char *path;        /* "" when not read */
+    const char *request_id;  /* X-Request-Id as sent, "" when absent or over 64 bytes */
+    const char *traceparent; /* traceparent as sent, "" when absent or too long */
+    const char *peer;        /* the connection's peer address, "" when unknown */
+    size_t body_bytes;       /* the JSON error body */
+    uint64_t duration_ns;    /* from the refusal to the end of writing, as http_exchange */
+    bool write_failed;       /* the client did not get the whole answer */
+};
+
+/*
+ * Server hooks, called on the serving worker's fiber; cheap, never
+ * parking; either may be NULL: `connection` (the open-connections gauge)
+ * with +1 when the server admits a connection and -1 when it forgets one;
+ * `rejected` once per refused request, after its answer was written or the
+ * write failed. Per-request work on routed requests belongs in middleware
+ * (http_middleware.h), which sees every request that was read completely
+ * (a handler's answer, 404, 405); the refusals above reach only `rejected`.
  */
 struct http_observer {
     void (*connection)(void *arg, int delta);
+    void (*rejected)(void *arg, const struct http_rejection *rejection);
     void *arg;
 };
 

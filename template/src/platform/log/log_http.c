@@ -45,6 +45,40 @@ static void log_http_end(void *arg, const struct http_exchange *exchange)
     log_access_write(log_http->logger, runtime_worker_index(), &access);
 }
 
+/* A request refused before routing (http_server.h): the same line, with
+ * route "" and the ids only when the client sent valid ones (no id was
+ * made for it, and none was echoed). */
+static void log_http_rejected(void *arg, const struct http_rejection *rejection)
+{
+    struct log_http *log_http = arg;
+    const char *request_id = rejection->request_id;
+    if (!http_request_id_is_valid(request_id, strlen(request_id))) {
+        request_id = "";
+    }
+    char trace_id[HTTP_TRACE_ID_LEN];
+    if (!http_traceparent_parse(rejection->traceparent, trace_id)) {
+        trace_id[0] = '\0';
+    }
+    const struct log_access access = {
+        .request_id = request_id,
+        .trace_id = trace_id,
+        .method = rejection->method,
+        .route = "",
+        .path = rejection->path,
+        .path_len = strlen(rejection->path),
+        .status = rejection->status,
+        .bytes = rejection->body_bytes,
+        .duration_us = (int64_t)(rejection->duration_ns / 1000),
+        .peer = rejection->peer,
+    };
+    log_access_write(log_http->logger, runtime_worker_index(), &access);
+}
+
+struct http_observer log_http_observer(struct log_http *log_http)
+{
+    return (struct http_observer){.rejected = log_http_rejected, .arg = log_http};
+}
+
 /* The line is written once the response is out, when its status, size and
  * duration are known: the work is all in the finish callback. */
 static int log_http_handle(void *arg, struct http_request *request, struct http_response *response,

@@ -9,6 +9,13 @@
  * microsecond resolution) and peer. The ids come from the request-id
  * middleware (platform/http/http_request_id.h), which goes before it.
  *
+ * log_http_observer() returns the server observer (http_server.h) that
+ * writes the same line for a request the server refused before routing
+ * (400, 408, 413, 417, 431, 503): route "", method and path "" when they
+ * were not read, request_id and trace_id only when the client sent valid
+ * ones, bytes the JSON error's, duration_ms from the refusal to the
+ * written answer. Without it those requests leave no line.
+ *
  * log_request() logs from a handler with the request's ids added, which is
  * what a per-request logger is for.
  */
@@ -32,6 +39,8 @@ struct log_http {
 int log_http_init(struct log_http *log_http, struct logger *logger);
 /* The middleware; `log_http` must outlive the server. */
 struct http_middleware log_http_middleware(struct log_http *log_http);
+/* The observer for refused requests; `log_http` must outlive the server. */
+struct http_observer log_http_observer(struct log_http *log_http);
 
 /* http_request_id_is_valid() and http_traceparent_parse(), under their
  * older names. */

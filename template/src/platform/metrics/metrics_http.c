@@ -139,6 +139,18 @@ static void metrics_http_end(void *arg, const struct http_exchange *exchange)
     metrics_gauge_add(http->in_flight, shard, -1);
 }
 
+/* A request refused before routing (http_server.h): counted and timed as
+ * an unmatched one, as a 404 is; it was never in flight. */
+static void metrics_http_rejected(void *arg, const struct http_rejection *rejection)
+{
+    struct metrics_http *http = arg;
+    unsigned shard = runtime_worker_index();
+    struct metrics_http_pair pair = metrics_http_series(http, shard, NULL, rejection->method,
+                                                        metrics_http_code_class(rejection->status));
+    metrics_counter_add(pair.requests, shard, 1);
+    metrics_histogram_observe(pair.duration, shard, (double)rejection->duration_ns / 1e9);
+}
+
 static void metrics_http_connection(void *arg, int delta)
 {
     struct metrics_http *http = arg;
@@ -165,5 +177,6 @@ struct http_middleware metrics_http_middleware(struct metrics_http *http)
 
 struct http_observer metrics_http_observer(struct metrics_http *http)
 {
-    return (struct http_observer){.connection = metrics_http_connection, .arg = http};
+    return (struct http_observer){
+        .connection = metrics_http_connection, .rejected = metrics_http_rejected, .arg = http};
 }

@@ -11,6 +11,12 @@
  * fixed set) or "unmatched", method one of the standard methods or
  * "OTHER", code the status class ("2xx" .. "5xx"). So ten thousand
  * distinct paths add no series.
+ *
+ * Requests the server refused before routing (400, 408, 413, 417, 431,
+ * 503 for connections or load; http_server.h) come through the observer's
+ * `rejected` hook and count as route "unmatched", like a 404, with method
+ * "OTHER" when it was not read; their duration is from the refusal to the
+ * written answer.
  */
 #ifndef HEXSVC_PLATFORM_METRICS_METRICS_HTTP_H
 #define HEXSVC_PLATFORM_METRICS_METRICS_HTTP_H
@@ -51,7 +57,8 @@ int metrics_http_init(struct metrics_http *http, struct metrics_registry *regist
 /* The "metrics" middleware (requests, latency, in-flight); `http` must
  * outlive the server. */
 struct http_middleware metrics_http_middleware(struct metrics_http *http);
-/* The connection observer (http_connections_open). */
+/* The observer: http_connections_open, and the requests refused before
+ * routing. */
 struct http_observer metrics_http_observer(struct metrics_http *http);
 
 /* "GET" .. "OPTIONS" as given, anything else "OTHER". */

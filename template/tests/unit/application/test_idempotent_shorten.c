@@ -30,13 +30,14 @@ struct fake_links {
     size_t count;
     size_t create_calls;
     enum domain_error forced_error;
+    void *create_context; /* the call_context create last got */
 };
 
 static enum domain_error fake_links_create(void *self, void *call_context, const struct link *link)
 {
     struct fake_links *store = self;
-    (void)call_context;
     store->create_calls++;
+    store->create_context = call_context;
     if (store->forced_error != DOMAIN_OK) {
         return store->forced_error;
     }
@@ -87,6 +88,8 @@ struct fake_keys {
     size_t claim_calls;
     size_t complete_calls;
     size_t release_calls;
+    void *claim_context; /* the call_context each last got */
+    void *finish_context;
 };
 
 static struct idempotency_entry fake_view(const struct fake_entry *entry)
@@ -132,8 +135,8 @@ static enum domain_error fake_claim(void *self, void *call_context, const char *
                                     struct idempotency_outcome *outcome)
 {
     struct fake_keys *keys = self;
-    (void)call_context;
     keys->claim_calls++;
+    keys->claim_context = call_context;
     struct fake_entry *entry = fake_find(keys, key, key_len);
     struct idempotency_entry view;
     if (entry != NULL) {
@@ -181,8 +184,8 @@ static enum domain_error fake_complete(void *self, void *call_context, const cha
                                        const struct idempotency_outcome *outcome)
 {
     struct fake_keys *keys = self;
-    (void)call_context;
     keys->complete_calls++;
+    keys->finish_context = call_context;
     struct fake_entry *entry = fake_find_claim(keys, key, key_len, claimed_at_ms);
     if (entry != NULL) {
         entry->state = IDEMPOTENCY_COMPLETED;
@@ -195,8 +198,8 @@ static enum domain_error fake_release(void *self, void *call_context, const char
                                       size_t key_len, int64_t claimed_at_ms)
 {
     struct fake_keys *keys = self;
-    (void)call_context;
     keys->release_calls++;
+    keys->finish_context = call_context;
     struct fake_entry *entry = fake_find_claim(keys, key, key_len, claimed_at_ms);
     if (entry != NULL) {
         entry->used = false;
@@ -220,6 +223,10 @@ static int64_t fake_now(void *self)
 }
 
 /* ---- fixture ----------------------------------------------------------- */
+
+/* Stand-ins for the driving adapter's contexts: only their identity counts. */
+static int request_context;
+static int finish_context;
 
 struct fixture {
     struct fake_links links_store;
@@ -257,7 +264,10 @@ static enum domain_error run(struct fixture *f, const char *key, const char *url
                                           .url_len = strlen(url),
                                           .alias = alias,
                                           .alias_len = alias != NULL ? strlen(alias) : 0};
-    return idempotent_shorten_run(&f->shorten, NULL, key, strlen(key), &request, out, replayed);
+    struct idempotent_shorten_contexts contexts = {.call = &request_context,
+                                                   .finish = &finish_context};
+    return idempotent_shorten_run(&f->shorten, &contexts, key, strlen(key), &request, out,
+                                  replayed);
 }
 
 /* ---- cases ------------------------------------------------------------- */
@@ -395,6 +405,53 @@ static void test_transient_failure_releases_the_key(void **state)
     assert_int_equal(f->links_store.count, 1);
 }
 
+/* The request's context may have ended with the create (deadline, cancel
+ * at shutdown): recording must not depend on it. */
+static void test_the_outcome_is_recorded_under_the_finish_context(void **state)
+{
+    struct fixture *f = *state;
+    struct link link;
+    bool replayed = false;
+    assert_int_equal(run(f, "k-8", "https://example.com/a", NULL, &link, &replayed), DOMAIN_OK);
+    assert_ptr_equal(f->keys.claim_context, &request_context);
+    assert_ptr_equal(f->links_store.create_context, &request_context);
+    assert_int_equal(f->keys.complete_calls, 1);
+    assert_ptr_equal(f->keys.finish_context, &finish_context);
+
+    f->keys.finish_context = NULL;
+    f->links_store.forced_error = DOMAIN_ERROR_STORE_TIMEOUT;
+    assert_int_equal(run(f, "k-9", "https://example.com/a", NULL, &link, &replayed),
+                     DOMAIN_ERROR_STORE_TIMEOUT);
+    assert_int_equal(f->keys.release_calls, 1);
+    assert_ptr_equal(f->keys.finish_context, &finish_context);
+}
+
+/* Only DOMAIN_OK and ALIAS_TAKEN are recorded: any other error, including
+ * one this use case has never heard of, frees the key for the retry. */
+static void test_only_allowed_outcomes_are_recorded(void **state)
+{
+    struct fixture *f = *state;
+    struct link link;
+    bool replayed = false;
+    const enum domain_error released[] = {
+        DOMAIN_ERROR_STORE_UNAVAILABLE,   DOMAIN_ERROR_STORE_TIMEOUT,
+        DOMAIN_ERROR_ENTROPY_UNAVAILABLE, DOMAIN_ERROR_INTERNAL,
+        DOMAIN_ERROR_NOT_FOUND, /* stands for an error added later */
+    };
+    for (size_t i = 0; i < sizeof(released) / sizeof(released[0]); i++) {
+        f->links_store.forced_error = released[i];
+        assert_int_equal(run(f, "k-10", "https://example.com/a", NULL, &link, &replayed),
+                         released[i]);
+        assert_int_equal(f->keys.release_calls, i + 1);
+        assert_int_equal(f->keys.complete_calls, 0);
+    }
+    f->links_store.forced_error = DOMAIN_OK;
+    assert_int_equal(run(f, "k-10", "https://example.com/a", NULL, &link, &replayed), DOMAIN_OK);
+    assert_false(replayed);
+    assert_int_equal(f->keys.complete_calls, 1);
+    assert_int_equal(f->links_store.count, 1);
+}
+
 static void test_bad_keys_and_bad_requests_never_touch_the_key_store(void **state)
 {
     struct fixture *f = *state;
@@ -444,6 +501,8 @@ int main(void)
         cmocka_unit_test_setup(test_a_full_key_store_is_unavailable_not_grown, setup),
         cmocka_unit_test_setup(test_alias_taken_is_recorded_and_replayed, setup),
         cmocka_unit_test_setup(test_transient_failure_releases_the_key, setup),
+        cmocka_unit_test_setup(test_the_outcome_is_recorded_under_the_finish_context, setup),
+        cmocka_unit_test_setup(test_only_allowed_outcomes_are_recorded, setup),
         cmocka_unit_test_setup(test_bad_keys_and_bad_requests_never_touch_the_key_store, setup),
         cmocka_unit_test_setup(test_init_refuses_incomplete_ports_and_bad_options, setup),
     };

@@ -264,6 +264,7 @@ static void scene_main(void *arg)
     if (run(scene, &other, quick_endpoint) != 503 || other.rc != 0 ||
         !has_header(&other.response, "Retry-After: 1\r\n") ||
         !body_is(&other.response, "\"code\":\"overloaded\"") ||
+        !body_is(&other.response, "too many 'write' requests") ||
         http_bulkhead_in_flight(scene->bulkhead, "write") != 1) {
         scene->failed = true;
     }

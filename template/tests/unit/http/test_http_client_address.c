@@ -173,10 +173,31 @@ static void test_malformed_entry_stops_the_walk(void **state)
     assert_string_equal(client_of(&trusted, "127.0.0.1", XFF("203.0.113.7, unknown")), "127.0.0.1");
     assert_string_equal(client_of(&trusted, "127.0.0.1", XFF("")), "127.0.0.1");
     assert_string_equal(client_of(&trusted, "127.0.0.1", XFF("203.0.113.7,,")), "127.0.0.1");
-    assert_string_equal(client_of(&trusted, "127.0.0.1", XFF("203.0.113.7:4711")), "127.0.0.1");
+    assert_string_equal(client_of(&trusted, "127.0.0.1", XFF("203.0.113.7:port")), "127.0.0.1");
+    assert_string_equal(client_of(&trusted, "127.0.0.1", XFF("203.0.113.7:123456")), "127.0.0.1");
+    assert_string_equal(client_of(&trusted, "127.0.0.1", XFF("[203.0.113.7]:80")), "127.0.0.1");
+    assert_string_equal(client_of(&trusted, "127.0.0.1", XFF("[2001:db8::1")), "127.0.0.1");
+    assert_string_equal(client_of(&trusted, "127.0.0.1", XFF("[2001:db8::1]443")), "127.0.0.1");
+    assert_string_equal(client_of(&trusted, "127.0.0.1", XFF("2001:db8::1]:443")), "127.0.0.1");
     /* Garbage left of the first untrusted hop is never looked at. */
     assert_string_equal(client_of(&trusted, "127.0.0.1", XFF("garbage, 203.0.113.7")),
                         "203.0.113.7");
+}
+
+/* Some proxies write the client's port too: the address still counts. */
+static void test_entries_with_ports(void **state)
+{
+    (void)state;
+    struct http_trusted_proxies trusted = parse_ok("127.0.0.1,10.0.0.0/8,fd00::/8");
+    assert_string_equal(client_of(&trusted, "127.0.0.1", XFF("203.0.113.7:4711")), "203.0.113.7");
+    assert_string_equal(client_of(&trusted, "127.0.0.1", XFF("[2001:db8::1]:443")), "2001:db8::1");
+    assert_string_equal(client_of(&trusted, "127.0.0.1", XFF("[2001:db8::1]")), "2001:db8::1");
+    /* A trusted hop with a port is still trusted: the walk goes on. */
+    assert_string_equal(
+        client_of(&trusted, "127.0.0.1", XFF("203.0.113.7:1, 10.0.0.5:8080, [fd00::2]:80")),
+        "203.0.113.7");
+    assert_string_equal(client_of(&trusted, "127.0.0.1", XFF("[::ffff:203.0.113.9]:1")),
+                        "203.0.113.9");
 }
 
 static void test_peer_forms(void **state)
@@ -201,6 +222,7 @@ int main(void)
         cmocka_unit_test(test_untrusted_peer_header_ignored),
         cmocka_unit_test(test_walks_from_the_right),
         cmocka_unit_test(test_malformed_entry_stops_the_walk),
+        cmocka_unit_test(test_entries_with_ports),
         cmocka_unit_test(test_peer_forms),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

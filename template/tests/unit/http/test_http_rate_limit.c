@@ -158,6 +158,51 @@ static void test_clients_are_independent(void **state)
     http_rate_limit_destroy(limiter);
 }
 
+/* One host with a /64 cannot get a bucket per address: by default an IPv6
+ * client is its /64, and a flood from inside it takes one bucket. */
+static void test_ipv6_clients_keyed_by_network(void **state)
+{
+    (void)state;
+    struct fake_clock clock = {.now_ns = SECOND};
+    struct http_rate_limit *limiter = make_limiter(&clock, 1, 2, 64, 1);
+    assert_true(take(limiter, "2001:db8:1:2::1", NULL));
+    assert_true(take(limiter, "2001:db8:1:2:ffff:ffff:ffff:ffff", NULL));
+    assert_false(take(limiter, "2001:db8:1:2:dead:beef::7", NULL));
+    for (uint32_t n = 0; n < 1000; n++) {
+        char text[64];
+        snprintf(text, sizeof(text), "2001:db8:1:2:%x:%x::1", n >> 8, n & 0xff);
+        assert_false(take(limiter, text, NULL));
+    }
+    assert_int_equal(http_rate_limit_clients(limiter), 1);
+    /* The neighbouring /64 is someone else; IPv4 stays whole. */
+    assert_true(take(limiter, "2001:db8:1:3::1", NULL));
+    assert_true(take(limiter, "10.0.0.1", NULL));
+    assert_true(take(limiter, "10.0.0.2", NULL));
+    assert_true(take(limiter, "::ffff:10.0.0.3", NULL));
+    assert_int_equal(http_rate_limit_clients(limiter), 5);
+    http_rate_limit_destroy(limiter);
+
+    /* A /128 setting: every address its own client again. */
+    struct http_rate_limit_config config = {.rate = 1,
+                                            .burst = 1,
+                                            .max_clients = 64,
+                                            .ipv6_prefix = 128,
+                                            .now_ns = fake_now,
+                                            .clock_arg = &clock};
+    assert_int_equal(http_rate_limit_create(&config, &limiter), 0);
+    assert_true(take(limiter, "2001:db8:1:2::1", NULL));
+    assert_true(take(limiter, "2001:db8:1:2::2", NULL));
+    assert_false(take(limiter, "2001:db8:1:2::1", NULL));
+    http_rate_limit_destroy(limiter);
+    /* A /48 setting: a site is one client. */
+    config.ipv6_prefix = 48;
+    assert_int_equal(http_rate_limit_create(&config, &limiter), 0);
+    assert_true(take(limiter, "2001:db8:1:2::1", NULL));
+    assert_false(take(limiter, "2001:db8:1:ffff::1", NULL));
+    assert_true(take(limiter, "2001:db8:2::1", NULL));
+    http_rate_limit_destroy(limiter);
+}
+
 static void test_evicts_least_recently_seen(void **state)
 {
     (void)state;
@@ -217,6 +262,19 @@ static void test_refuses_bad_config(void **state)
     config.rate = 10;
     config.shards = 3;
     assert_int_equal(http_rate_limit_create(&config, &limiter), -EINVAL);
+    config.shards = 0;
+    config.ipv6_prefix = 129;
+    assert_int_equal(http_rate_limit_create(&config, &limiter), -EINVAL);
+    config.ipv6_prefix = 0;
+    /* A table so large its chain heads would overflow 32 bits (one shard):
+     * refused, not wrapped round to a tiny table. */
+    config.max_clients = UINT32_MAX;
+    config.shards = 1;
+    assert_int_equal(http_rate_limit_create(&config, &limiter), -EINVAL);
+    config.max_clients = HTTP_RATE_LIMIT_MAX_CLIENTS + 1;
+    config.shards = 0;
+    assert_int_equal(http_rate_limit_create(&config, &limiter), -EINVAL);
+    config.max_clients = 0;
     assert_null(limiter);
     /* Defaults: a burst of one second's worth, 65536 clients. */
     config.shards = 0;
@@ -238,6 +296,7 @@ int main(void)
         cmocka_unit_test(test_refills_at_the_rate),
         cmocka_unit_test(test_retry_after_rounds_up),
         cmocka_unit_test(test_clients_are_independent),
+        cmocka_unit_test(test_ipv6_clients_keyed_by_network),
         cmocka_unit_test(test_evicts_least_recently_seen),
         cmocka_unit_test(test_flood_stays_bounded),
         cmocka_unit_test(test_refuses_bad_config),

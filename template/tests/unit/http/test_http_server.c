@@ -692,6 +692,33 @@ static void test_max_connections_503(void **state)
     server_stop(fixture);
 }
 
+/* Admission that refuses every request with a body: memory shedding. */
+static bool admit_no_bodies(void *arg, uint64_t body_bytes)
+{
+    (void)arg;
+    return body_bytes == 0;
+}
+
+/* Shedding has its own code, apart from the bulkhead's "overloaded", so a
+ * client (and an operator reading logs) can tell memory from a busy class. */
+static void test_admission_refusal_is_memory_pressure(void **state)
+{
+    (void)state;
+    static const struct http_admission admission = {.admit = admit_no_bodies};
+    struct http_server_config config = default_config();
+    config.admission = &admission;
+    struct server_fixture *fixture = server_start(&config);
+    struct reply *reply = reply_new();
+    struct client *client = client_open(fixture);
+    exchange(client, "GET /hello HTTP/1.1\r\n\r\n", reply, 200);
+    exchange(client, "POST /hello HTTP/1.1\r\nContent-Length: 5\r\n\r\nhello", reply, 503);
+    assert_json_error(reply, "memory_pressure");
+    assert_string_equal(reply_header(reply, "Retry-After"), "1");
+    client_close(client);
+    free(reply);
+    server_stop(fixture);
+}
+
 #define LOAD_THREADS 50
 #define LOAD_REQUESTS 100
 
@@ -764,6 +791,7 @@ int main(void)
         cmocka_unit_test(test_malformed_400),
         cmocka_unit_test(test_routing_errors),
         cmocka_unit_test(test_max_connections_503),
+        cmocka_unit_test(test_admission_refusal_is_memory_pressure),
         cmocka_unit_test(test_many_concurrent_clients),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

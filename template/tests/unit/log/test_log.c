@@ -2,13 +2,16 @@
  * levels, and the writer thread with a descriptor that drains or not. */
 #include <errno.h>
 #include <fcntl.h>
+#include <pthread.h>
 #include <setjmp.h>
 #include <stdarg.h>
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <cmocka.h>
@@ -403,6 +406,102 @@ static void test_a_full_pipe_drops_lines_without_blocking(void **state)
     close(fds[0]);
 }
 
+/* ---- a regular file ------------------------------------------------------ */
+
+#define FILE_PRODUCERS 2
+#define FILE_LINES_PER_PRODUCER 20000
+
+struct file_producer {
+    struct logger *logger;
+    unsigned index;
+};
+
+static void *produce_lines(void *arg)
+{
+    const struct file_producer *producer = arg;
+    for (int64_t i = 0; i < FILE_LINES_PER_PRODUCER; i++) {
+        struct log_field fields[] = {LOG_INT("producer", producer->index), LOG_INT("seq", i)};
+        log_write(producer->logger, producer->index, LOG_INFO, "line", fields, 2);
+    }
+    return NULL;
+}
+
+static int open_temp_log(char *path, size_t len)
+{
+    snprintf(path, len, "/tmp/test_log_file_XXXXXX");
+    int fd = mkstemp(path);
+    assert_true(fd >= 0);
+    return fd;
+}
+
+/* A line reaches a regular file while the logger runs (the writer's nap
+ * ends by itself), and lines from several producers are each written whole
+ * or counted as dropped, never cut or lost. Waits are bounded. */
+static void test_regular_file_gets_every_line_or_a_drop_count(void **state)
+{
+    (void)state;
+    char path[64];
+    int fd = open_temp_log(path, sizeof(path));
+    struct log_config config;
+    log_config_defaults(&config);
+    config.fd = fd;
+    config.format = LOG_FORMAT_JSON;
+    struct logger *logger = NULL;
+    assert_int_equal(log_create(&config, &logger), 0);
+
+    log_write(logger, 0, LOG_INFO, "early", NULL, 0);
+    bool seen = false;
+    for (int tries = 0; tries < 500 && !seen; tries++) { /* at most ~5 s */
+        static char head[4096];
+        ssize_t got = pread(fd, head, sizeof(head) - 1, 0);
+        head[got > 0 ? got : 0] = '\0';
+        seen = strstr(head, "\"msg\":\"early\"") != NULL;
+        if (!seen) {
+            struct timespec pause = {.tv_sec = 0, .tv_nsec = 10L * 1000 * 1000};
+            nanosleep(&pause, NULL);
+        }
+    }
+    assert_true(seen);
+
+    pthread_t threads[FILE_PRODUCERS];
+    struct file_producer producers[FILE_PRODUCERS];
+    for (unsigned i = 0; i < FILE_PRODUCERS; i++) {
+        producers[i] = (struct file_producer){.logger = logger, .index = i};
+        assert_int_equal(pthread_create(&threads[i], NULL, produce_lines, &producers[i]), 0);
+    }
+    for (unsigned i = 0; i < FILE_PRODUCERS; i++) {
+        assert_int_equal(pthread_join(threads[i], NULL), 0);
+    }
+    uint64_t dropped = log_dropped(logger);
+    log_destroy(logger);
+
+    FILE *file = fopen(path, "r");
+    assert_non_null(file);
+    static char line[LOG_LINE_MAX];
+    int64_t next_seq[FILE_PRODUCERS] = {0};
+    uint64_t lines = 0;
+    while (fgets(line, sizeof(line), file) != NULL) {
+        assert_json_object(line, strlen(line));
+        const char *at = strstr(line, "\"producer\":");
+        if (at == NULL) {
+            continue; /* the "early" line */
+        }
+        char *end = NULL;
+        long long producer = strtoll(at + strlen("\"producer\":"), &end, 10);
+        assert_true(strncmp(end, ",\"seq\":", strlen(",\"seq\":")) == 0);
+        long long seq = strtoll(end + strlen(",\"seq\":"), &end, 10);
+        assert_true(*end == ',' || *end == '}');
+        assert_true(producer >= 0 && producer < FILE_PRODUCERS);
+        assert_true(seq >= next_seq[producer]); /* in order; gaps only where dropped */
+        next_seq[producer] = seq + 1;
+        lines++;
+    }
+    fclose(file);
+    close(fd);
+    unlink(path);
+    assert_int_equal(lines + dropped, (uint64_t)FILE_PRODUCERS * FILE_LINES_PER_PRODUCER);
+}
+
 static void test_request_ids_and_traceparent(void **state)
 {
     (void)state;
@@ -448,6 +547,7 @@ int main(void)
         cmocka_unit_test(test_parse_level_and_format),
         cmocka_unit_test(test_writer_delivers_lines_and_honours_the_level),
         cmocka_unit_test(test_a_full_pipe_drops_lines_without_blocking),
+        cmocka_unit_test(test_regular_file_gets_every_line_or_a_drop_count),
         cmocka_unit_test(test_request_ids_and_traceparent),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -39,7 +39,8 @@ static int pg_exec(const char *sql)
 static int pg_open(void **handle, struct link_store *port, char *why, size_t why_size)
 {
     struct postgres_store *store = NULL;
-    if (pg_exec("DROP TABLE IF EXISTS links, schema_migrations") != 0) {
+    if (pg_exec("DROP TABLE IF EXISTS links, schema_migrations, idempotency_keys, "
+                "idempotency_key_count") != 0) {
         snprintf(why, why_size, "cannot reset the test database at %s", pg_url);
         return -1;
     }

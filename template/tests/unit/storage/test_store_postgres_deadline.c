@@ -117,7 +117,9 @@ static bool wait_for_active(long want)
 static void open_store(struct deadline_env *env, unsigned ceiling_ms)
 {
     PGconn *pg = session_open();
-    CHECK_EQ(session_exec(pg, "DROP TABLE IF EXISTS links, schema_migrations"), 0);
+    CHECK_EQ(session_exec(pg, "DROP TABLE IF EXISTS links, schema_migrations, idempotency_keys, "
+                              "idempotency_key_count"),
+             0);
     PQfinish(pg);
     struct postgres_store_options options = postgres_store_default_options();
     options.conninfo = pg_url;
@@ -290,6 +292,10 @@ static void test_timeout_policy(void **state)
     assert_int_equal(postgres_timeout_pick(0, POSTGRES_TIMEOUT_NO_DEADLINE, 5000), 5000);
     assert_int_equal(postgres_timeout_pick(5000, 30000, 5000), 5000);
     assert_int_equal(postgres_timeout_pick(0, 5100, 5000), 5000);
+    /* A session left at 75-100% of the ceiling by an earlier, shorter
+     * deadline is not good enough for a caller with time to spare. */
+    assert_int_equal(postgres_timeout_pick(3840, 30000, 5000), 5000);
+    assert_int_equal(postgres_timeout_pick(4999, POSTGRES_TIMEOUT_NO_DEADLINE, 5000), 5000);
     /* Below it: less a margin, rounded down to a coarse step. */
     unsigned pick = postgres_timeout_pick(5000, 400, 5000);
     assert_true(pick < 400 && pick >= 300);

@@ -7,9 +7,10 @@
  *
  * Design
  * - Links are spread over MEMORY_STORE_STRIPES independent hash maps by a
- *   seeded hash of the code; each stripe has its own mutex, so workers
- *   resolving different codes rarely contend. Hit counts change under the
- *   stripe's mutex: no increment is ever lost.
+ *   seeded hash of the code; each stripe has its own read-write lock, so
+ *   workers resolving different codes rarely contend, and lookups of one
+ *   stripe never wait for each other (creates take it exclusive). Hit
+ *   counts are atomic, added under the read lock: no increment is lost.
  * - Each stripe is an open-addressing table (linear probing, power-of-two
  *   capacity, grown at 3/4 load). Links are never deleted, so no tombstones.
  * - An entry and its URL bytes are carved from 64 KiB slabs owned by the

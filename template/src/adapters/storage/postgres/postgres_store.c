@@ -27,6 +27,7 @@
 
 #define POSTGRES_STORE_MAX_WORKERS 1024
 #define POSTGRES_STORE_MAX_POOL 64
+#define POSTGRES_STORE_MAX_EXTRA 4
 /* How long a reclaimer waits for an abandoned statement's end after its
  * cancel request before it gives the connection up. */
 #define POSTGRES_RECLAIM_GRACE_MS 2000
@@ -54,6 +55,9 @@ struct postgres_store {
     char *conninfo;
     struct postgres_breaker breaker;
     struct pg_pool *pools[POSTGRES_STORE_MAX_WORKERS]; /* by worker index, made lazily */
+    /* Other adapters' statements (postgres_store_add_statements). */
+    const struct postgres_statement *extra[POSTGRES_STORE_MAX_EXTRA];
+    size_t extra_count[POSTGRES_STORE_MAX_EXTRA];
     atomic_uint_fast64_t connects;
     atomic_uint_fast64_t timeout_sets;
     atomic_uint_fast64_t cancels;
@@ -240,6 +244,35 @@ static enum pg_outcome pg_simple(struct pg_conn *conn, struct ctx *ctx, const ch
     return outcome == PG_NO_ROWS ? PG_OK : outcome;
 }
 
+static enum pg_outcome pg_prepare(struct pg_conn *conn, struct ctx *ctx, const char *name,
+                                  const char *sql, int params)
+{
+    if (!PQsendPrepare(conn->pg, name, sql, params, NULL)) {
+        return PG_BROKEN;
+    }
+    PGresult *result = NULL;
+    enum pg_outcome outcome = pg_flush(conn, ctx);
+    if (outcome == PG_OK) {
+        outcome = pg_collect(conn, ctx, &result);
+    }
+    PQclear(result);
+    return outcome;
+}
+
+/* The statements other adapters over this pool registered. */
+static enum pg_outcome pg_prepare_extra(struct pg_conn *conn, struct ctx *ctx)
+{
+    const struct postgres_store *store = conn->pool->store;
+    enum pg_outcome outcome = PG_OK;
+    for (size_t list = 0; outcome == PG_OK && list < POSTGRES_STORE_MAX_EXTRA; list++) {
+        for (size_t i = 0; outcome == PG_OK && i < store->extra_count[list]; i++) {
+            const struct postgres_statement *statement = &store->extra[list][i];
+            outcome = pg_prepare(conn, ctx, statement->name, statement->sql, statement->params);
+        }
+    }
+    return outcome;
+}
+
 static enum pg_outcome pg_prepare_all(struct pg_conn *conn, struct ctx *ctx,
                                       unsigned statement_timeout_ms)
 {
@@ -249,18 +282,10 @@ static enum pg_outcome pg_prepare_all(struct pg_conn *conn, struct ctx *ctx,
     conn->timeout_ms = outcome == PG_OK ? statement_timeout_ms : POSTGRES_TIMEOUT_UNKNOWN;
     for (size_t i = 0; outcome == PG_OK && i < sizeof(pg_statements) / sizeof(pg_statements[0]);
          i++) {
-        if (!PQsendPrepare(conn->pg, pg_statements[i].name, pg_statements[i].sql,
-                           pg_statements[i].params, NULL)) {
-            return PG_BROKEN;
-        }
-        PGresult *result = NULL;
-        outcome = pg_flush(conn, ctx);
-        if (outcome == PG_OK) {
-            outcome = pg_collect(conn, ctx, &result);
-        }
-        PQclear(result);
+        outcome = pg_prepare(conn, ctx, pg_statements[i].name, pg_statements[i].sql,
+                             pg_statements[i].params);
     }
-    return outcome;
+    return outcome == PG_OK ? pg_prepare_extra(conn, ctx) : outcome;
 }
 
 static enum pg_outcome pg_connect_poll(struct pg_conn *conn, struct ctx *ctx)
@@ -499,7 +524,7 @@ static enum pg_outcome pg_apply_timeout(struct postgres_store *store, struct pg_
 struct pg_call {
     const char *statement;
     int param_count;
-    const char *params[4];
+    const char *params[POSTGRES_QUERY_MAX_PARAMS];
     bool idempotent;
     bool deadline_bound; /* set: the statement ran with a timeout from the deadline */
     PGresult *result;    /* on PG_OK or PG_NO_ROWS, for the caller to read and clear */
@@ -686,6 +711,46 @@ struct link_store postgres_store_port(struct postgres_store *store)
         .record_hit = pg_store_record_hit,
     };
     return port;
+}
+
+int postgres_store_add_statements(struct postgres_store *store,
+                                  const struct postgres_statement *statements, size_t count)
+{
+    for (size_t list = 0; list < POSTGRES_STORE_MAX_EXTRA; list++) {
+        if (store->extra[list] == NULL) {
+            store->extra[list] = statements;
+            store->extra_count[list] = count;
+            return 0;
+        }
+    }
+    return -1;
+}
+
+enum domain_error postgres_store_query(struct postgres_store *store, void *call_context,
+                                       const char *statement, int param_count,
+                                       const char *const *params, bool retry,
+                                       struct pg_result **result)
+{
+    *result = NULL;
+    if (param_count < 0 || param_count > POSTGRES_QUERY_MAX_PARAMS) {
+        return DOMAIN_ERROR_INTERNAL;
+    }
+    struct pg_call call = {.statement = statement, .param_count = param_count, .idempotent = retry};
+    for (int i = 0; i < param_count; i++) {
+        call.params[i] = params[i];
+    }
+    enum domain_error err = pg_call_run(store, call_context, &call);
+    if (err == DOMAIN_ERROR_NOT_FOUND) {
+        err = DOMAIN_OK; /* no rows is an answer here; the caller reads the result */
+    } else if (err == DOMAIN_ERROR_CODE_TAKEN) {
+        err = DOMAIN_ERROR_INTERNAL; /* a unique_violation the caller's SQL did not expect */
+    }
+    if (err == DOMAIN_OK) {
+        *result = call.result;
+    } else {
+        PQclear(call.result);
+    }
+    return err;
 }
 
 enum postgres_breaker_state postgres_store_breaker_state(struct postgres_store *store)

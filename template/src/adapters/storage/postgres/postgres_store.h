@@ -97,4 +97,38 @@ struct postgres_store_counters {
 };
 void postgres_store_counters(struct postgres_store *store, struct postgres_store_counters *out);
 
+/* ---- for other adapters over the same pool (postgres_idempotency.h) ------- */
+
+#define POSTGRES_QUERY_MAX_PARAMS 8
+
+/* A statement every pooled connection prepares when it opens. */
+struct postgres_statement {
+    const char *name; /* unique on the connection: prefix it with hexsvc_ */
+    const char *sql;
+    int params;
+};
+
+/*
+ * Adds `statements` (static, outliving the store) to what each new
+ * connection prepares. Only before any worker uses the store: it is not
+ * synchronised. 0, or -1 past a few lists.
+ */
+int postgres_store_add_statements(struct postgres_store *store,
+                                  const struct postgres_statement *statements, size_t count);
+
+struct pg_result; /* libpq's PGresult */
+
+/*
+ * Runs one prepared statement exactly as the store's own calls run: a
+ * pooled connection of this worker, the statement_timeout from ctx's
+ * remaining time, the breaker, and (only with `retry`, for statements that
+ * are safe to run twice) the retries. On a fiber. DOMAIN_OK and *result
+ * (possibly with no rows; the caller PQclear()s it), or
+ * DOMAIN_ERROR_STORE_UNAVAILABLE, _STORE_TIMEOUT or _INTERNAL and NULL.
+ */
+enum domain_error postgres_store_query(struct postgres_store *store, void *call_context,
+                                       const char *statement, int param_count,
+                                       const char *const *params, bool retry,
+                                       struct pg_result **result);
+
 #endif

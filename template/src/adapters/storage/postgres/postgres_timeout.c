@@ -44,12 +44,17 @@ unsigned postgres_timeout_pick(unsigned current, uint64_t remaining_ms, unsigned
         ceiling_ms = 1; /* 0 would switch the server's timeout off */
     }
     uint64_t budget = postgres_timeout_budget(remaining_ms, ceiling_ms);
+    if (budget == ceiling_ms) {
+        /* The caller has time for the whole ceiling: the statement gets all
+         * of it. Keeping a session at 75-100% of it would cut statements
+         * short for nobody, and their timeouts would pass for deadline-bound
+         * ones (postgres_store.c: below the ceiling), never counting
+         * against the breaker. */
+        return ceiling_ms;
+    }
     if (current != POSTGRES_TIMEOUT_UNKNOWN && current <= budget &&
         (uint64_t)current >= budget - budget / 4) {
         return current;
-    }
-    if (budget == ceiling_ms) {
-        return ceiling_ms;
     }
     uint64_t step = postgres_timeout_step(budget);
     uint64_t pick = budget - budget % step;

@@ -7,7 +7,10 @@
  * less a margin for the error to travel back, capped by the configured
  * ceiling. A `SET statement_timeout` costs a round trip, so the value a
  * pooled session already has is kept while it still fits: it must not
- * exceed the budget, and may undercut it by at most a quarter. New values
+ * exceed the budget, and may undercut it by at most a quarter, except that
+ * a budget of the whole ceiling takes the ceiling itself (a statement with
+ * time to spare runs with the full ceiling, and its timeout is the
+ * database's fault, not the caller's deadline). New values
  * are rounded down to a coarse step (1/8 of the budget, a power of two), so
  * requests with about the same deadline agree on one value and pay the SET
  * once per connection, not once per request. With the default request

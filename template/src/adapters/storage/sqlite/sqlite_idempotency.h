@@ -4,7 +4,10 @@
  * Implements application/idempotency_store.h (see there for the contract)
  * over the idempotency_keys table (migration 2 in sqlite_migrations.c), so
  * keys survive a restart exactly as long as the links they protect.
- * call_context is the request's `struct ctx *` (or NULL).
+ * call_context is a `struct ctx *` (or NULL): the request's for claim, the
+ * use case's finish ctx for complete and release (see the port), so that a
+ * request ctx that ended does not keep them from running: fiber_offload()
+ * returns at once under an ended ctx.
  *
  * Design
  * - One connection of its own, behind a mutex: every call writes (a claim
