@@ -106,8 +106,7 @@ bool test_http_header(const struct test_http_response *response, const char *nam
     return false;
 }
 
-/* The code of a "HTTP/1.x NNN ..." status line, or -1 when it is not one. */
-static int parse_status_line(const char *head)
+int test_http_status(const char *head)
 {
     if (strncmp(head, "HTTP/1.", 7) != 0 || head[7] < '0' || head[7] > '9' || head[8] != ' ') {
         return -1;
@@ -125,9 +124,7 @@ static int parse_status_line(const char *head)
     return (int)status;
 }
 
-/* Content-Length as a whole decimal number into *out; false when absent
- * digits, trailing bytes or overflow make it something else. */
-static bool parse_content_length(const char *value, size_t *out)
+bool test_http_content_length(const char *value, size_t *out)
 {
     if (value[0] < '0' || value[0] > '9') {
         return false;
@@ -151,14 +148,14 @@ bool test_http_read_response(int fd, struct test_http_response *response)
     if (!read_head(fd, response, extra, &extra_len)) {
         return false;
     }
-    response->status = parse_status_line(response->head);
+    response->status = test_http_status(response->head);
     if (response->status < 0) {
         return false;
     }
     char value[32];
     size_t content_length = 0;
     if (test_http_header(response, "Content-Length", value, sizeof(value)) &&
-        !parse_content_length(value, &content_length)) {
+        !test_http_content_length(value, &content_length)) {
         return false;
     }
     /* 1xx and 204/304 have no body; HEAD callers pass a HEAD-aware check. */
@@ -182,6 +179,27 @@ bool test_http_read_response(int fd, struct test_http_response *response)
     return true;
 }
 
+bool test_http_json_string(const char *body, const char *key, char *out, size_t len)
+{
+    char pattern[64];
+    int pattern_len = snprintf(pattern, sizeof(pattern), "\"%s\":\"", key);
+    if (pattern_len < 0 || (size_t)pattern_len >= sizeof(pattern)) {
+        return false;
+    }
+    const char *start = strstr(body, pattern);
+    if (start == NULL) {
+        return false;
+    }
+    start += pattern_len;
+    const char *end = strchr(start, '"');
+    if (end == NULL || (size_t)(end - start) >= len) {
+        return false;
+    }
+    memcpy(out, start, (size_t)(end - start));
+    out[end - start] = '\0';
+    return true;
+}
+
 bool test_http_peer_closed(int fd)
 {
     char byte;
@@ -192,6 +210,18 @@ bool test_http_peer_closed(int fd)
         }
         return got == 0 || (got < 0 && errno == ECONNRESET);
     }
+}
+
+bool test_http_exchange(int port, const char *request, size_t len,
+                        struct test_http_response *response)
+{
+    int fd = test_http_connect(port);
+    if (fd < 0) {
+        return false;
+    }
+    bool ok = test_http_send(fd, request, len) && test_http_read_response(fd, response);
+    close(fd);
+    return ok;
 }
 
 bool test_http_request(int port, const char *method, const char *path, const char *body,
@@ -205,11 +235,5 @@ bool test_http_request(int port, const char *method, const char *path, const cha
     if (len < 0 || (size_t)len >= sizeof(request)) {
         return false;
     }
-    int fd = test_http_connect(port);
-    if (fd < 0) {
-        return false;
-    }
-    bool ok = test_http_send(fd, request, (size_t)len) && test_http_read_response(fd, response);
-    close(fd);
-    return ok;
+    return test_http_exchange(port, request, (size_t)len, response);
 }

@@ -32,6 +32,19 @@ bool test_http_header(const struct test_http_response *response, const char *nam
                       size_t len);
 /* True when the peer closed the connection (read returns 0) within the timeout. */
 bool test_http_peer_closed(int fd);
+/* The code of a "HTTP/1.x NNN ..." status line, or -1 when it is not one. */
+int test_http_status(const char *head);
+/* Content-Length as a whole decimal number into *out; false when absent
+ * digits, trailing bytes or overflow make it something else. */
+bool test_http_content_length(const char *value, size_t *out);
+
+/* `request` (len bytes, as sent) on a fresh connection, then its response. */
+bool test_http_exchange(int port, const char *request, size_t len,
+                        struct test_http_response *response);
+
+/* The string value of "key":"..." in a flat JSON body copied into out (no
+ * escapes decoded); false when absent or longer than len - 1. */
+bool test_http_json_string(const char *body, const char *key, char *out, size_t len);
 
 /* One request on a fresh connection: method, path, optional body. */
 bool test_http_request(int port, const char *method, const char *path, const char *body,

@@ -170,6 +170,15 @@ int test_service_stop(struct test_service *service, int signal_number, int timeo
     return 128 + WTERMSIG(status);
 }
 
+bool test_service_stop_clean(struct test_service *service, int signal_number, int timeout_ms)
+{
+    int status = test_service_stop(service, signal_number, timeout_ms);
+    if (status != 0) {
+        fprintf(stderr, "the service exited with %d; it printed:\n%s\n", status, service->output);
+    }
+    return status == 0;
+}
+
 int test_service_run_to_exit(const char *binary, const char *const *args, const char *const *env,
                              char *output, size_t len)
 {

@@ -32,6 +32,11 @@ bool test_service_start(struct test_service *service, const char *binary,
  * timeout (then the child is killed with SIGKILL). */
 int test_service_stop(struct test_service *service, int signal_number, int timeout_ms);
 
+/* test_service_stop(), true when the service exited 0. Otherwise prints the
+ * status and all the service printed to stderr, so the failed test shows
+ * why it ended badly. */
+bool test_service_stop_clean(struct test_service *service, int signal_number, int timeout_ms);
+
 /* Runs `binary` with exactly `args` (NULL-terminated, may be NULL) and the
  * extra environment `env` until it exits; its output goes to output
  * (NUL-terminated, at most len - 1 bytes). Returns the exit status, or -1

@@ -33,26 +33,13 @@ static int start_service(void **state)
 static int stop_service(void **state)
 {
     (void)state;
-    int status = test_service_stop(&service, SIGTERM, 15000);
-    if (status != 0) {
-        fprintf(stderr, "service exited with %d; its output:\n%s\n", status, service.output);
-    }
-    return status == 0 ? 0 : -1;
+    return test_service_stop_clean(&service, SIGTERM, 15000) ? 0 : -1;
 }
 
 /* Copies the string value of "key":"..." from a flat JSON body. */
 static void json_field(const char *body, const char *key, char *out, size_t len)
 {
-    char pattern[64];
-    snprintf(pattern, sizeof(pattern), "\"%s\":\"", key);
-    const char *start = strstr(body, pattern);
-    assert_non_null(start);
-    start += strlen(pattern);
-    const char *end = strchr(start, '"');
-    assert_non_null(end);
-    assert_true((size_t)(end - start) < len);
-    memcpy(out, start, (size_t)(end - start));
-    out[end - start] = '\0';
+    assert_true(test_http_json_string(body, key, out, len));
 }
 
 static void assert_error(const struct test_http_response *response, int status, const char *code)

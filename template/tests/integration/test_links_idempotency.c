@@ -17,11 +17,11 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 
 #include <cmocka.h>
 
 #include "http_client.h"
+#include "pg_test_support.h"
 #include "service_process.h"
 
 #define RACERS 16
@@ -38,11 +38,7 @@ static int start_service(void **state)
 static int stop_service(void **state)
 {
     (void)state;
-    int status = test_service_stop(&service, SIGTERM, 15000);
-    if (status != 0) {
-        fprintf(stderr, "service exited with %d; its output:\n%s\n", status, service.output);
-    }
-    return status == 0 ? 0 : -1;
+    return test_service_stop_clean(&service, SIGTERM, 15000) ? 0 : -1;
 }
 
 static bool post_link_to(int port, const char *key, const char *body,
@@ -66,27 +62,13 @@ static bool post_link_to(int port, const char *key, const char *body,
                        "POST /api/v1/links HTTP/1.1\r\nHost: test\r\nConnection: close\r\n"
                        "Content-Type: application/json\r\n%sContent-Length: %zu\r\n\r\n%s",
                        key_header, strlen(body), body);
-    int fd = test_http_connect(port);
-    if (fd < 0) {
-        return false;
-    }
-    bool ok = test_http_send(fd, request, (size_t)len) && test_http_read_response(fd, response);
-    close(fd);
-    return ok;
+    return len > 0 && (size_t)len < sizeof(request) &&
+           test_http_exchange(port, request, (size_t)len, response);
 }
 
 static void json_field(const char *body, const char *key, char *out, size_t len)
 {
-    char pattern[64];
-    snprintf(pattern, sizeof(pattern), "\"%s\":\"", key);
-    const char *start = strstr(body, pattern);
-    assert_non_null(start);
-    start += strlen(pattern);
-    const char *end = strchr(start, '"');
-    assert_non_null(end);
-    assert_true((size_t)(end - start) < len);
-    memcpy(out, start, (size_t)(end - start));
-    out[end - start] = '\0';
+    assert_true(test_http_json_string(body, key, out, len));
 }
 
 static bool replayed(const struct test_http_response *response)
@@ -258,7 +240,7 @@ static void test_racing_retries_make_one_link(void **state)
 
 /* ---- PostgreSQL: two replicas on one database ---------------------------- */
 
-static char pg_url[512];
+static char pg_url[PG_TEST_URL_MAX];
 
 static void test_replicas_share_keys(void **state)
 {
@@ -282,42 +264,7 @@ static void test_replicas_share_keys(void **state)
     assert_error(&response, 422, "idempotency_key_reused");
     /* A burst split between both replicas still makes one link. */
     race_one_key("replica-race", service.port, second.port);
-    int status = test_service_stop(&second, SIGTERM, 15000);
-    if (status != 0) {
-        fprintf(stderr, "second replica exited with %d; its output:\n%s\n", status, second.output);
-    }
-    assert_int_equal(status, 0);
-}
-
-/* The fixture's URL, or false (the PostgreSQL run is then skipped). */
-static bool read_pg_url(void)
-{
-    const char *dir = getenv("TEST_POSTGRES_DIR");
-    char path[600];
-    if (dir == NULL) {
-        return false;
-    }
-    snprintf(path, sizeof(path), "%s/url", dir);
-    FILE *file = fopen(path, "r");
-    if (file == NULL) {
-        fprintf(stderr, "SKIP (PostgreSQL run): no %s; see tests/integration/pg-server\n", path);
-        return false;
-    }
-    bool ok = fgets(pg_url, sizeof(pg_url), file) != NULL;
-    fclose(file);
-    pg_url[strcspn(pg_url, "\n")] = '\0';
-    return ok && pg_url[0] != '\0';
-}
-
-/* An empty schema: the keys above are fixed, and must be new. */
-static bool pg_reset(void)
-{
-    char command[900];
-    snprintf(command, sizeof(command),
-             "psql -q '%s' -c 'DROP TABLE IF EXISTS links, schema_migrations, idempotency_keys,"
-             " idempotency_key_count' >/dev/null 2>&1",
-             pg_url);
-    return system(command) /* NOLINT(cert-env33-c): a fixed test command */ == 0;
+    assert_true(test_service_stop_clean(&second, SIGTERM, 15000));
 }
 
 int main(void)
@@ -337,7 +284,7 @@ int main(void)
     service_env = memory_env;
     failures += _cmocka_run_group_tests(
         "idempotency_memory", tests, sizeof(tests) / sizeof(tests[0]), start_service, stop_service);
-    if (read_pg_url()) {
+    if (pg_test_url(pg_url, sizeof(pg_url))) {
         static char url_env[600];
         snprintf(url_env, sizeof(url_env), "HEXSVC_DATABASE_URL=%s", pg_url);
         static const char *postgres_env[] = {"HEXSVC_STORE=postgres", url_env, NULL};
@@ -349,7 +296,8 @@ int main(void)
             cmocka_unit_test(test_racing_retries_make_one_link),
             cmocka_unit_test(test_replicas_share_keys),
         };
-        if (!pg_reset()) {
+        /* An empty schema: the keys above are fixed, and must be new. */
+        if (pg_test_reset(pg_url) != 0) {
             fprintf(stderr, "cannot reset the test database at %s\n", pg_url);
             return failures + 1;
         }

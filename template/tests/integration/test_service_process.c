@@ -98,11 +98,7 @@ static void test_serves_health_and_sample_route(void **state)
     assert_int_equal(response.status, 404);
     assert_non_null(strstr(response.body, "\"error\":{\"code\":"));
 
-    int status = test_service_stop(&service, SIGTERM, 15000);
-    if (status != 0) {
-        fprintf(stderr, "the service exited with %d; it printed:\n%s\n", status, service.output);
-    }
-    assert_int_equal(status, 0);
+    assert_true(test_service_stop_clean(&service, SIGTERM, 15000));
 }
 
 static void test_sigint_stops_cleanly(void **state)
@@ -110,11 +106,7 @@ static void test_sigint_stops_cleanly(void **state)
     (void)state;
     static struct test_service service;
     assert_true(test_service_start(&service, HEXSVC_BINARY, NULL, NULL));
-    int status = test_service_stop(&service, SIGINT, 15000);
-    if (status != 0) {
-        fprintf(stderr, "the service exited with %d; it printed:\n%s\n", status, service.output);
-    }
-    assert_int_equal(status, 0);
+    assert_true(test_service_stop_clean(&service, SIGINT, 15000));
     assert_non_null(strstr(service.output, "SIGINT"));
 }
 

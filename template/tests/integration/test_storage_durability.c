@@ -26,6 +26,7 @@
 #include <cmocka.h>
 
 #include "http_client.h"
+#include "pg_test_support.h"
 #include "service_process.h"
 
 #define WRITERS 2
@@ -35,7 +36,7 @@
 
 static char work_dir[] = "/tmp/hexsvc-storage-test.XXXXXX";
 static char pg_dir[512];
-static char pg_url[512];
+static char pg_url[PG_TEST_URL_MAX];
 
 struct writer {
     int port;
@@ -138,23 +139,13 @@ static bool pg_available(void)
     return pg_url[0] != '\0';
 }
 
-static void pg_reset(void)
-{
-    char command[800];
-    snprintf(command, sizeof(command),
-             "psql -q '%s' -c 'DROP TABLE IF EXISTS links, schema_migrations, idempotency_keys, "
-             "idempotency_key_count' >/dev/null 2>&1",
-             pg_url);
-    assert_int_equal(system(command) /* NOLINT(cert-env33-c): a fixed test command */, 0);
-}
-
 static void test_postgres_keeps_acknowledged_links_through_kill_9(void **state)
 {
     (void)state;
     if (!pg_available()) {
         skip();
     }
-    pg_reset();
+    assert_int_equal(pg_test_reset(pg_url), 0);
     char url[600];
     snprintf(url, sizeof(url), "HEXSVC_DATABASE_URL=%s", pg_url);
     const char *env[] = {"HEXSVC_STORE=postgres", url, "HEXSVC_DRAIN_DELAY=0s", NULL};
@@ -226,7 +217,7 @@ static void test_postgres_outage_fails_fast_and_recovers(void **state)
     if (!pg_available()) {
         skip();
     }
-    pg_reset();
+    assert_int_equal(pg_test_reset(pg_url), 0);
     char url[600];
     snprintf(url, sizeof(url), "HEXSVC_DATABASE_URL=%s", pg_url);
     const char *env[] = {"HEXSVC_STORE=postgres", url, "HEXSVC_DRAIN_DELAY=0s", NULL};
@@ -263,25 +254,15 @@ static void test_postgres_outage_fails_fast_and_recovers(void **state)
     assert_int_equal(test_service_stop(&service, SIGTERM, 15000), 0);
 }
 
+/* The fixture's URL and directory (pg_server() stops and starts it); an
+ * empty URL skips the PostgreSQL cases. */
 static void read_pg_url(void)
 {
-    const char *dir = getenv("TEST_POSTGRES_DIR");
-    if (dir == NULL) {
-        return;
-    }
-    snprintf(pg_dir, sizeof(pg_dir), "%s", dir);
-    char path[600];
-    snprintf(path, sizeof(path), "%s/url", dir);
-    FILE *file = fopen(path, "r");
-    if (file == NULL) {
-        fprintf(stderr, "SKIP (PostgreSQL cases): no %s; see tests/integration/pg-server\n", path);
-        return;
-    }
-    if (fgets(pg_url, sizeof(pg_url), file) == NULL) {
+    if (!pg_test_url(pg_url, sizeof(pg_url))) {
         pg_url[0] = '\0';
+        return;
     }
-    fclose(file);
-    pg_url[strcspn(pg_url, "\n")] = '\0';
+    snprintf(pg_dir, sizeof(pg_dir), "%s", getenv("TEST_POSTGRES_DIR"));
 }
 
 int main(void)

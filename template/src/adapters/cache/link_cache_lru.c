@@ -9,6 +9,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "platform/hash/hash.h"
+
 #define LINK_CACHE_LRU_CACHE_LINE 64
 #define LINK_CACHE_LRU_EPOCH_SLOTS 64
 #define LINK_CACHE_LRU_MAX_BUCKETS ((size_t)1 << 20)
@@ -53,22 +55,12 @@ struct link_cache_lru {
     struct link_cache_shard shards[LINK_CACHE_LRU_MAX_SHARDS];
 };
 
-/* As memory_store.c: seeded FNV-1a, then the splitmix64 finaliser so the
- * bucket (low bits), epoch slot and shard (high bits) all depend on every
- * byte. Seeded so that aliases cannot be picked to share one chain. */
+/* The bucket (low bits), epoch slot and shard (high bits) all come from
+ * one hash_bytes(); seeded so that aliases cannot be picked to share one
+ * chain (hash.h). */
 static uint64_t link_cache_lru_hash(const struct link_cache_lru *lru, const char *code, size_t len)
 {
-    uint64_t hash = 0xcbf29ce484222325ULL ^ lru->hash_seed;
-    for (size_t i = 0; i < len; i++) {
-        hash ^= (unsigned char)code[i];
-        hash *= 0x100000001b3ULL;
-    }
-    hash ^= hash >> 30;
-    hash *= 0xbf58476d1ce4e5b9ULL;
-    hash ^= hash >> 27;
-    hash *= 0x94d049bb133111ebULL;
-    hash ^= hash >> 31;
-    return hash;
+    return hash_bytes(lru->hash_seed, code, len);
 }
 
 static struct link_cache_shard *link_cache_lru_shard(struct link_cache_lru *lru, uint64_t hash)

@@ -3,7 +3,7 @@
 
 #include <stddef.h>
 
-#include "platform/metrics/metrics.h"
+#include "platform/metrics/metrics_table.h"
 
 static double link_cache_metric_hits(void *arg)
 {
@@ -42,12 +42,7 @@ static double link_cache_metric_bytes(void *arg)
 
 int link_cache_metrics_register(struct link_cache *cache, struct metrics_registry *registry)
 {
-    static const struct {
-        const char *name;
-        const char *help;
-        enum metrics_type type;
-        metrics_value_fn fn;
-    } families[] = {
+    static const struct metrics_fn_config families[] = {
         {"cache_hits_total", "Resolves answered from the link cache.", METRICS_COUNTER,
          link_cache_metric_hits},
         {"cache_misses_total", "Resolves the link cache could not answer (the store was read).",
@@ -57,10 +52,6 @@ int link_cache_metrics_register(struct link_cache *cache, struct metrics_registr
         {"cache_entries", "Links in the cache.", METRICS_GAUGE, link_cache_metric_entries},
         {"cache_bytes", "Bytes the cached links take.", METRICS_GAUGE, link_cache_metric_bytes},
     };
-    int rc = 0;
-    for (size_t i = 0; rc == 0 && i < sizeof(families) / sizeof(families[0]); i++) {
-        rc = metrics_register_fn(registry, families[i].name, families[i].help, families[i].type,
-                                 families[i].fn, cache);
-    }
-    return rc;
+    return metrics_register_fn_table(registry, families, sizeof(families) / sizeof(families[0]),
+                                     cache);
 }

@@ -102,6 +102,19 @@ static int respond_domain_error(struct http_response *response, enum domain_erro
                                domain_error_message(error));
 }
 
+/* Appends text to out[0..at) (capacity bytes), NUL-terminated, cut to fit;
+ * returns the new length. Every caller's buffer holds the longest parts:
+ * this replaces snprintf("%s/%s"), which cost a shorten ~800 instructions
+ * for its two joins. */
+static size_t link_http_append(char *out, size_t capacity, size_t at, const char *text, size_t len)
+{
+    size_t room = capacity - 1 - at;
+    size_t copied = len < room ? len : room;
+    memcpy(out + at, text, copied);
+    out[at + copied] = '\0';
+    return at + copied;
+}
+
 /* {"code","short_url","url","created_at"[,"hits"]} into buf. */
 static long render_link(const struct link_http *api, const struct link *link, int with_hits,
                         char *buf, size_t capacity)
@@ -111,7 +124,10 @@ static long render_link(const struct link_http *api, const struct link *link, in
     struct json_writer writer;
 
     (void)time_format_rfc3339_ms(link->created_at_ms, created_at);
-    snprintf(short_url, sizeof(short_url), "%s/%s", api->public_base_url, link->code);
+    size_t at = link_http_append(short_url, sizeof(short_url), 0, api->public_base_url,
+                                 api->public_base_url_len);
+    at = link_http_append(short_url, sizeof(short_url), at, "/", 1);
+    (void)link_http_append(short_url, sizeof(short_url), at, link->code, link->code_len);
 
     json_writer_init(&writer, buf, capacity);
     json_writer_object_begin(&writer);
@@ -241,7 +257,9 @@ static int handle_shorten(struct http_request *request, struct http_response *re
         return respond_domain_error(response, error);
     }
     char location[sizeof("/api/v1/links/") + LINK_CODE_MAX];
-    snprintf(location, sizeof(location), "/api/v1/links/%s", link.code);
+    size_t at = link_http_append(location, sizeof(location), 0, "/api/v1/links/",
+                                 sizeof("/api/v1/links/") - 1);
+    (void)link_http_append(location, sizeof(location), at, link.code, link.code_len);
     rc = http_response_set_header(response, "Location", location);
     if (rc != 0) {
         return rc;

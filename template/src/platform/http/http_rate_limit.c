@@ -11,6 +11,8 @@
 #include <sys/random.h>
 #include <time.h>
 
+#include "platform/hash/hash.h"
+
 #define HTTP_RATE_LIMIT_NIL UINT32_MAX
 #define HTTP_RATE_LIMIT_MAX_SHARDS 64u
 /* A shard below this many buckets gains nothing from being split further. */
@@ -64,17 +66,6 @@ static uint64_t http_monotonic_ns(void *arg)
     return (uint64_t)now.tv_sec * HTTP_NS_PER_SECOND + (uint64_t)now.tv_nsec;
 }
 
-/* The finaliser of MurmurHash3: every input bit flips about half the output. */
-static uint64_t http_mix64(uint64_t h)
-{
-    h ^= h >> 33;
-    h *= 0xff51afd7ed558ccdull;
-    h ^= h >> 33;
-    h *= 0xc4ceb9fe1a85ec53ull;
-    h ^= h >> 33;
-    return h;
-}
-
 /* Keyed with a random seed, so that nobody can pick addresses that land in
  * one chain. */
 static uint64_t http_rate_hash(const struct http_rate_limit *limiter, const struct http_ip *ip)
@@ -83,8 +74,8 @@ static uint64_t http_rate_hash(const struct http_rate_limit *limiter, const stru
     uint64_t low = 0;
     memcpy(&high, ip->bytes, sizeof(high));
     memcpy(&low, ip->bytes + 8, sizeof(low));
-    uint64_t h = http_mix64(high ^ limiter->seed[0]);
-    return http_mix64(h ^ low ^ limiter->seed[1]);
+    uint64_t h = hash_mix64(high ^ limiter->seed[0]);
+    return hash_mix64(h ^ low ^ limiter->seed[1]);
 }
 
 static uint32_t http_next_power_of_two(uint32_t n)

@@ -5,56 +5,55 @@
 #include <string.h>
 
 #include "platform/metrics/metrics_internal.h"
+#include "platform/metrics/metrics_table.h"
 #include "platform/runtime/runtime.h"
 
 int metrics_http_init(struct metrics_http *http, struct metrics_registry *registry)
 {
     static const char *const request_labels[] = {"route", "method", "code"};
     static const char *const route_label[] = {"route"};
-    struct metrics_family_config requests = {
-        .name = "http_requests_total",
-        .help = "HTTP requests answered, by route pattern, method and status class.",
-        .type = METRICS_COUNTER,
-        .label_names = request_labels,
-        .label_count = 3,
+    /* Not static: the bucket count is a variable, not a constant. */
+    const struct metrics_family_config families[] = {
+        {
+            .name = "http_requests_total",
+            .help = "HTTP requests answered, by route pattern, method and status class.",
+            .type = METRICS_COUNTER,
+            .label_names = request_labels,
+            .label_count = 3,
+        },
+        {
+            .name = "http_request_duration_seconds",
+            .help = "Time from a complete request to its written response, by route pattern.",
+            .type = METRICS_HISTOGRAM,
+            .label_names = route_label,
+            .label_count = 1,
+            .buckets = metrics_latency_buckets,
+            .bucket_count = metrics_latency_bucket_count,
+        },
+        {
+            .name = "http_requests_in_flight",
+            .help = "Requests read and not yet answered.",
+            .type = METRICS_GAUGE,
+        },
+        {
+            .name = "http_connections_open",
+            .help = "Open client connections, busy or idle.",
+            .type = METRICS_GAUGE,
+        },
     };
-    struct metrics_family_config duration = {
-        .name = "http_request_duration_seconds",
-        .help = "Time from a complete request to its written response, by route pattern.",
-        .type = METRICS_HISTOGRAM,
-        .label_names = route_label,
-        .label_count = 1,
-        .buckets = metrics_latency_buckets,
-        .bucket_count = metrics_latency_bucket_count,
+    enum {
+        FAMILIES = sizeof(families) / sizeof(families[0])
     };
-    struct metrics_family_config in_flight = {
-        .name = "http_requests_in_flight",
-        .help = "Requests read and not yet answered.",
-        .type = METRICS_GAUGE,
-    };
-    struct metrics_family_config connections = {
-        .name = "http_connections_open",
-        .help = "Open client connections, busy or idle.",
-        .type = METRICS_GAUGE,
-    };
-    struct metrics_family *in_flight_family = NULL;
-    struct metrics_family *connections_family = NULL;
+    struct metrics_family *registered[FAMILIES] = {NULL};
     memset(http->caches, 0, sizeof(http->caches));
-    int rc = metrics_register(registry, &requests, &http->requests);
-    if (rc == 0) {
-        rc = metrics_register(registry, &duration, &http->duration);
-    }
-    if (rc == 0) {
-        rc = metrics_register(registry, &in_flight, &in_flight_family);
-    }
-    if (rc == 0) {
-        rc = metrics_register(registry, &connections, &connections_family);
-    }
+    int rc = metrics_register_table(registry, families, FAMILIES, registered);
     if (rc != 0) {
         return rc;
     }
-    http->in_flight = metrics_single(in_flight_family);
-    http->connections = metrics_single(connections_family);
+    http->requests = registered[0];
+    http->duration = registered[1];
+    http->in_flight = metrics_single(registered[2]);
+    http->connections = metrics_single(registered[3]);
     return http->in_flight != NULL && http->connections != NULL ? 0 : -ENOMEM;
 }
 

@@ -9,6 +9,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "platform/metrics/metrics_table.h"
+
 double metrics_process_rss_bytes(void)
 {
     FILE *statm = fopen("/proc/self/statm", "r");
@@ -106,19 +108,18 @@ int metrics_process_init(struct metrics_process *process, struct metrics_registr
     struct timespec now;
     clock_gettime(CLOCK_REALTIME, &now);
     process->start_time_seconds = (double)now.tv_sec + (double)now.tv_nsec / 1e9;
-    int rc = metrics_register_fn(registry, "process_start_time_seconds",
-                                 "Start time of the process since the Unix epoch, in seconds.",
-                                 METRICS_GAUGE, metrics_process_start_time, process);
-    if (rc == 0) {
-        rc = metrics_register_fn(registry, "process_resident_memory_bytes",
-                                 "Resident memory size in bytes.", METRICS_GAUGE,
-                                 metrics_process_rss, NULL);
-    }
-    if (rc == 0) {
-        rc = metrics_register_fn(registry, "process_memory_limit_bytes",
-                                 "Memory limit of the process's cgroup in bytes; +Inf if none.",
-                                 METRICS_GAUGE, metrics_process_limit, NULL);
-    }
+    static const struct metrics_fn_config families[] = {
+        {"process_start_time_seconds",
+         "Start time of the process since the Unix epoch, in seconds.", METRICS_GAUGE,
+         metrics_process_start_time},
+        {"process_resident_memory_bytes", "Resident memory size in bytes.", METRICS_GAUGE,
+         metrics_process_rss},
+        {"process_memory_limit_bytes",
+         "Memory limit of the process's cgroup in bytes; +Inf if none.", METRICS_GAUGE,
+         metrics_process_limit},
+    };
+    int rc = metrics_register_fn_table(registry, families, sizeof(families) / sizeof(families[0]),
+                                       process);
     if (rc == 0) {
         rc = metrics_build_info(registry, version, commit);
     }

@@ -5,10 +5,7 @@
  * real socket.
  */
 #define _GNU_SOURCE /* usleep */
-#include <arpa/inet.h>
 #include <errno.h>
-#include <netinet/in.h>
-#include <pthread.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stdatomic.h>
@@ -18,8 +15,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/socket.h>
-#include <sys/time.h>
 #include <unistd.h>
 
 #include <cmocka.h>
@@ -30,8 +25,9 @@
 #include "platform/http/http_router.h"
 #include "platform/http/http_server.h"
 #include "platform/log/log.h"
-#include "platform/runtime/fiber.h"
-#include "platform/runtime/runtime.h"
+
+#include "http_client.h"
+#include "http_test_support.h"
 
 /* ---- a request, a response and a trace of what ran ----------------------- */
 
@@ -476,8 +472,6 @@ static void test_request_id_is_taken_or_made(void **state)
 
 /* ---- in the real server ------------------------------------------------------ */
 
-#define CLIENT_TIMEOUT_S 10
-
 struct server_seen {
     atomic_int finished;     /* finish callbacks run */
     atomic_int last_status;  /* status the last exchange reported */
@@ -514,65 +508,11 @@ static int slow_failure(struct http_request *request, struct http_response *resp
     return -ETIMEDOUT;
 }
 
-struct server_fixture {
-    struct http_server *server;
-    struct http_router *router;
-    pthread_t thread;
-    atomic_int port;
-    atomic_bool stop;
-    int run_rc;
-};
-
-static void server_worker_main(void *arg)
+/* GET path on a fresh connection; returns the status, fills response. */
+static int http_get(int port, const char *path, struct test_http_response *response)
 {
-    struct server_fixture *fixture = arg;
-    struct http_server_worker *worker = NULL;
-    int rc = http_server_start(fixture->server, &worker);
-    if (rc < 0) {
-        atomic_store(&fixture->port, rc);
-        return;
-    }
-    atomic_store(&fixture->port, http_server_port(fixture->server));
-    while (!atomic_load(&fixture->stop)) {
-        fiber_sleep(NULL, 5);
-    }
-    http_server_worker_stop(worker, 2000);
-}
-
-static void *server_thread(void *arg)
-{
-    struct server_fixture *fixture = arg;
-    struct runtime_config config = {.worker_count = 1};
-    fixture->run_rc = runtime_run(&config, server_worker_main, fixture);
-    return NULL;
-}
-
-/* GET path on a fresh connection; returns the status, fills body. */
-static int http_get(int port, const char *path, char *reply, size_t size)
-{
-    int fd = socket(AF_INET, SOCK_STREAM, 0);
-    assert_true(fd >= 0);
-    struct timeval timeout = {.tv_sec = CLIENT_TIMEOUT_S};
-    setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &timeout, sizeof(timeout));
-    struct sockaddr_in address = {.sin_family = AF_INET, .sin_port = htons((uint16_t)port)};
-    address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    assert_int_equal(connect(fd, (struct sockaddr *)&address, sizeof(address)), 0);
-    char request[256];
-    int len = snprintf(request, sizeof(request),
-                       "GET %s HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n", path);
-    assert_int_equal(write(fd, request, (size_t)len), len);
-    size_t got = 0;
-    for (;;) {
-        ssize_t n = read(fd, reply + got, size - 1 - got);
-        if (n <= 0) {
-            break;
-        }
-        got += (size_t)n;
-    }
-    reply[got] = '\0';
-    close(fd);
-    assert_int_equal(strncmp(reply, "HTTP/1.1 ", 9), 0);
-    return (int)strtol(reply + 9, NULL, 10);
+    assert_true(test_http_request(port, "GET", path, NULL, response));
+    return response->status;
 }
 
 /* The finish callbacks run after the write, so after the client read the
@@ -589,30 +529,24 @@ static void test_server_runs_the_chain_after_routing(void **state)
 {
     (void)state;
     static struct server_seen seen;
-    static struct server_fixture fixture;
-    assert_int_equal(http_router_create(&fixture.router), 0);
-    assert_int_equal(http_router_add(fixture.router, "GET", "/items/{id}", ok_handler, NULL), 0);
-    assert_int_equal(http_router_add(fixture.router, "GET", "/slow", slow_failure, NULL), 0);
+    static struct http_test_server test_server;
+    struct http_router *router = NULL;
+    assert_int_equal(http_router_create(&router), 0);
+    assert_int_equal(http_router_add(router, "GET", "/items/{id}", ok_handler, NULL), 0);
+    assert_int_equal(http_router_add(router, "GET", "/slow", slow_failure, NULL), 0);
     const struct http_middleware chain[] = {
         {.name = "seen", .handle = seen_handle, .arg = &seen},
         http_errors_middleware(NULL),
     };
     struct http_server_config config;
     http_server_config_defaults(&config);
-    config.host = "127.0.0.1";
-    config.port = 0;
     config.middleware = chain;
     config.middleware_count = 2;
-    assert_int_equal(http_server_create(&config, fixture.router, &fixture.server), 0);
-    assert_int_equal(pthread_create(&fixture.thread, NULL, server_thread, &fixture), 0);
-    for (int i = 0; i < 10000 && atomic_load(&fixture.port) == 0; i++) {
-        usleep(1000);
-    }
-    int port = atomic_load(&fixture.port);
-    assert_true(port > 0);
+    http_test_server_start(&test_server, &config, router);
+    int port = http_test_server_port(&test_server);
 
-    static char reply[4096];
-    assert_int_equal(http_get(port, "/items/42", reply, sizeof(reply)), 200);
+    static struct test_http_response reply;
+    assert_int_equal(http_get(port, "/items/42", &reply), 200);
     wait_finished(&seen, 1);
     assert_true(atomic_load(&seen.routed));
     assert_string_equal(seen.route, "/items/{id}");
@@ -620,23 +554,20 @@ static void test_server_runs_the_chain_after_routing(void **state)
     assert_int_equal(atomic_load(&seen.last_status), 200);
 
     /* Unmatched requests pass through the chain too, unrouted. */
-    assert_int_equal(http_get(port, "/nowhere", reply, sizeof(reply)), 404);
+    assert_int_equal(http_get(port, "/nowhere", &reply), 404);
     wait_finished(&seen, 2);
     assert_false(atomic_load(&seen.routed));
     assert_int_equal(atomic_load(&seen.last_status), 404);
 
     /* A handler's -ETIMEDOUT becomes a 504 JSON answer, not a dropped
      * connection. */
-    assert_int_equal(http_get(port, "/slow", reply, sizeof(reply)), 504);
-    assert_non_null(strstr(reply, "\"code\":\"timeout\""));
+    assert_int_equal(http_get(port, "/slow", &reply), 504);
+    assert_non_null(strstr(reply.body, "\"code\":\"timeout\""));
     wait_finished(&seen, 3);
     assert_int_equal(atomic_load(&seen.last_status), 504);
 
-    atomic_store(&fixture.stop, true);
-    pthread_join(fixture.thread, NULL);
-    assert_int_equal(fixture.run_rc, 0);
-    http_server_destroy(fixture.server);
-    http_router_destroy(fixture.router);
+    http_test_server_stop(&test_server);
+    http_router_destroy(router);
 }
 
 static void test_server_refuses_a_bad_chain(void **state)

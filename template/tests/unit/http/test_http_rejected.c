@@ -8,13 +8,9 @@
  * socket wait is bounded by SO_RCVTIMEO.
  */
 #define _GNU_SOURCE /* memmem */
-#include <arpa/inet.h>
 #include <errno.h>
-#include <netinet/in.h>
-#include <pthread.h>
 #include <setjmp.h>
 #include <stdarg.h>
-#include <stdatomic.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -22,7 +18,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
-#include <sys/time.h>
 #include <unistd.h>
 
 #include <cmocka.h>
@@ -32,10 +27,10 @@
 #include "platform/log/log_http.h"
 #include "platform/metrics/metrics.h"
 #include "platform/metrics/metrics_http.h"
-#include "platform/runtime/fiber.h"
-#include "platform/runtime/runtime.h"
 
-#define CLIENT_TIMEOUT_S 10
+#include "http_client.h"
+#include "http_test_support.h"
+
 #define REPLY_MAX 8192
 #define LOG_MAX (64 * 1024)
 #define BIG_HEADER_BYTES ((size_t)10 * 1024) /* over the default 8 KiB */
@@ -53,7 +48,6 @@ static int handle_hello(struct http_request *request, struct http_response *resp
 struct fixture {
     struct http_server_config config;
     struct http_router *router;
-    struct http_server *server;
     struct logger *logger;
     struct log_http access_log;
     struct metrics_registry *registry;
@@ -62,37 +56,10 @@ struct fixture {
     struct http_middleware chain[2];
     char log_path[64];
     int log_fd;
-    pthread_t thread;
-    atomic_int port; /* >0 once listening, <0 on a start error */
-    atomic_bool stop;
-    int run_rc;
+    struct http_test_server test_server;
     char log[LOG_MAX]; /* the log file, read after the logger stopped */
     char *exposition;  /* the metrics text, after the server stopped */
 };
-
-static void worker_main(void *arg)
-{
-    struct fixture *fixture = arg;
-    struct http_server_worker *worker = NULL;
-    int rc = http_server_start(fixture->server, &worker);
-    if (rc < 0) {
-        atomic_store(&fixture->port, rc);
-        return;
-    }
-    atomic_store(&fixture->port, http_server_port(fixture->server));
-    while (!atomic_load(&fixture->stop)) {
-        fiber_sleep(NULL, 5);
-    }
-    http_server_worker_stop(worker, 2000);
-}
-
-static void *server_thread(void *arg)
-{
-    struct fixture *fixture = arg;
-    struct runtime_config config = {.worker_count = 1};
-    fixture->run_rc = runtime_run(&config, worker_main, fixture);
-    return NULL;
-}
 
 static struct http_server_config default_config(void)
 {
@@ -118,8 +85,6 @@ static struct fixture *fixture_start(const struct http_server_config *config)
     assert_int_equal(metrics_http_init(&fixture->metrics, fixture->registry), 0);
 
     fixture->config = *config;
-    fixture->config.host = "127.0.0.1";
-    fixture->config.port = 0;
     /* As main.c wires the public listener: the chain logs and counts what
      * was routed, the observers what was refused before. */
     fixture->chain[0] = log_http_middleware(&fixture->access_log);
@@ -133,13 +98,7 @@ static struct fixture *fixture_start(const struct http_server_config *config)
     assert_int_equal(http_router_create(&fixture->router), 0);
     assert_int_equal(http_router_add(fixture->router, "GET", "/hello", handle_hello, NULL), 0);
     assert_int_equal(http_router_add(fixture->router, "POST", "/hello", handle_hello, NULL), 0);
-    assert_int_equal(http_server_create(&fixture->config, fixture->router, &fixture->server), 0);
-    assert_int_equal(pthread_create(&fixture->thread, NULL, server_thread, fixture), 0);
-    /* Bounded wait for the listener: 10 s in 1 ms steps. */
-    for (int i = 0; i < 10000 && atomic_load(&fixture->port) == 0; i++) {
-        usleep(1000);
-    }
-    assert_true(atomic_load(&fixture->port) > 0);
+    http_test_server_start(&fixture->test_server, &fixture->config, fixture->router);
     return fixture;
 }
 
@@ -148,10 +107,7 @@ static struct fixture *fixture_start(const struct http_server_config *config)
  * buffered) and reads the log file. */
 static void fixture_stop(struct fixture *fixture)
 {
-    atomic_store(&fixture->stop, true);
-    pthread_join(fixture->thread, NULL);
-    assert_int_equal(fixture->run_rc, 0);
-    http_server_destroy(fixture->server);
+    http_test_server_stop(&fixture->test_server);
     http_router_destroy(fixture->router);
 
     size_t len = 0;
@@ -179,37 +135,22 @@ static void fixture_free(struct fixture *fixture)
 
 static int client_connect(const struct fixture *fixture)
 {
-    int fd = socket(AF_INET, SOCK_STREAM, 0);
+    int fd = test_http_connect(http_test_server_port(&fixture->test_server));
     assert_true(fd >= 0);
-    struct timeval timeout = {.tv_sec = CLIENT_TIMEOUT_S};
-    setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &timeout, sizeof(timeout));
-    setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &timeout, sizeof(timeout));
-    struct sockaddr_in address = {.sin_family = AF_INET,
-                                  .sin_port = htons((uint16_t)atomic_load(&fixture->port))};
-    address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    assert_int_equal(connect(fd, (struct sockaddr *)&address, sizeof(address)), 0);
     return fd;
 }
 
 static void client_send(int fd, const char *data, size_t len)
 {
-    while (len > 0) {
-        ssize_t sent = send(fd, data, len, MSG_NOSIGNAL);
-        assert_true(sent > 0);
-        data += sent;
-        len -= (size_t)sent;
-    }
+    assert_true(test_http_send(fd, data, len));
 }
 
 /* The code of the "HTTP/1.1 NNN ..." status line that starts reply. */
-static int parse_status(const char *reply)
+static int reply_status(const char *reply)
 {
-    static const char prefix[] = "HTTP/1.1 ";
-    assert_memory_equal(reply, prefix, sizeof(prefix) - 1);
-    char *end = NULL;
-    long status = strtol(reply + sizeof(prefix) - 1, &end, 10);
-    assert_true(end == reply + sizeof(prefix) - 1 + 3 && *end == ' ');
-    return (int)status;
+    int status = test_http_status(reply);
+    assert_true(status > 0);
+    return status;
 }
 
 /* The status of the one response the server sends before it closes: reads
@@ -230,7 +171,7 @@ static int client_status_until_close(int fd)
         len += (size_t)n;
     }
     reply[len] = '\0';
-    return parse_status(reply);
+    return reply_status(reply);
 }
 
 /* The status of one response on a kept-alive connection. */
@@ -244,7 +185,7 @@ static int client_status(int fd)
         len += (size_t)n;
     }
     reply[len] = '\0';
-    return parse_status(reply);
+    return reply_status(reply);
 }
 
 /* ---- what the log and the metrics say ------------------------------------- */

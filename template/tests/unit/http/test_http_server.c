@@ -3,14 +3,11 @@
  * runtime_run() on its own thread; the tests drive it with plain blocking
  * POSIX sockets whose every wait is bounded by SO_RCVTIMEO.
  */
-#define _GNU_SOURCE /* memmem, strncasecmp, usleep */
-#include <arpa/inet.h>
+#define _GNU_SOURCE /* memmem, strncasecmp */
 #include <errno.h>
-#include <netinet/in.h>
 #include <pthread.h>
 #include <setjmp.h>
 #include <stdarg.h>
-#include <stdatomic.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -18,8 +15,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
-#include <sys/time.h>
-#include <time.h>
 #include <unistd.h>
 
 #include <cmocka.h>
@@ -27,10 +22,10 @@
 #include "platform/http/http_server.h"
 #include "platform/json/json_writer.h"
 #include "platform/runtime/ctx.h"
-#include "platform/runtime/fiber.h"
-#include "platform/runtime/runtime.h"
 
-#define CLIENT_TIMEOUT_S 10
+#include "http_client.h"
+#include "http_test_support.h"
+
 /* size_t, so sizes computed from it are never int products widened later. */
 #define KIB ((size_t)1024)
 #define REPLY_MAX (256 * KIB)
@@ -95,46 +90,14 @@ static int handle_deadline(struct http_request *request, struct http_response *r
 }
 
 struct server_fixture {
-    struct http_server_config config;
     struct http_router *router;
-    struct http_server *server;
-    pthread_t thread;
-    atomic_int port;       /* >0 once listening, <0 on a start error */
-    atomic_bool stop;
-    int run_rc;
+    struct http_test_server server;
 };
-
-static void server_worker_main(void *arg)
-{
-    struct server_fixture *fixture = arg;
-    struct http_server_worker *worker = NULL;
-    int rc = http_server_start(fixture->server, &worker);
-    if (rc < 0) {
-        atomic_store(&fixture->port, rc);
-        return;
-    }
-    atomic_store(&fixture->port, http_server_port(fixture->server));
-    while (!atomic_load(&fixture->stop)) {
-        fiber_sleep(NULL, 5);
-    }
-    http_server_worker_stop(worker, 2000);
-}
-
-static void *server_thread(void *arg)
-{
-    struct server_fixture *fixture = arg;
-    struct runtime_config config = {.worker_count = 1};
-    fixture->run_rc = runtime_run(&config, server_worker_main, fixture);
-    return NULL;
-}
 
 static struct server_fixture *server_start(const struct http_server_config *config)
 {
     struct server_fixture *fixture = calloc(1, sizeof(*fixture));
     assert_non_null(fixture);
-    fixture->config = *config;
-    fixture->config.host = "127.0.0.1";
-    fixture->config.port = 0;
     assert_int_equal(http_router_create(&fixture->router), 0);
     assert_int_equal(http_router_add(fixture->router, "GET", "/hello", handle_hello, NULL), 0);
     assert_int_equal(http_router_add(fixture->router, "POST", "/echo", handle_echo, NULL), 0);
@@ -144,22 +107,13 @@ static struct server_fixture *server_start(const struct http_server_config *conf
     assert_int_equal(http_router_add(fixture->router, "GET", "/fail", handle_fail, NULL), 0);
     assert_int_equal(http_router_add(fixture->router, "GET", "/deadline", handle_deadline, NULL),
                      0);
-    assert_int_equal(http_server_create(&fixture->config, fixture->router, &fixture->server), 0);
-    assert_int_equal(pthread_create(&fixture->thread, NULL, server_thread, fixture), 0);
-    /* Bounded wait for the listener: 10 s in 1 ms steps. */
-    for (int i = 0; i < 10000 && atomic_load(&fixture->port) == 0; i++) {
-        usleep(1000);
-    }
-    assert_true(atomic_load(&fixture->port) > 0);
+    http_test_server_start(&fixture->server, config, fixture->router);
     return fixture;
 }
 
 static void server_stop(struct server_fixture *fixture)
 {
-    atomic_store(&fixture->stop, true);
-    pthread_join(fixture->thread, NULL);
-    assert_int_equal(fixture->run_rc, 0);
-    http_server_destroy(fixture->server);
+    http_test_server_stop(&fixture->server);
     http_router_destroy(fixture->router);
     free(fixture);
 }
@@ -186,29 +140,11 @@ struct reply {
     size_t body_len;
 };
 
-static int client_connect_fd(int port)
-{
-    int fd = socket(AF_INET, SOCK_STREAM, 0);
-    if (fd < 0) {
-        return -1;
-    }
-    struct timeval timeout = {.tv_sec = CLIENT_TIMEOUT_S};
-    setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &timeout, sizeof(timeout));
-    setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &timeout, sizeof(timeout));
-    struct sockaddr_in address = {.sin_family = AF_INET, .sin_port = htons((uint16_t)port)};
-    address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    if (connect(fd, (struct sockaddr *)&address, sizeof(address)) != 0) {
-        close(fd);
-        return -1;
-    }
-    return fd;
-}
-
 static struct client *client_open(const struct server_fixture *fixture)
 {
     struct client *client = calloc(1, sizeof(*client));
     assert_non_null(client);
-    client->fd = client_connect_fd(atomic_load(&fixture->port));
+    client->fd = test_http_connect(http_test_server_port(&fixture->server));
     assert_true(client->fd >= 0);
     return client;
 }
@@ -219,22 +155,9 @@ static void client_close(struct client *client)
     free(client);
 }
 
-static bool send_all(int fd, const char *data, size_t len)
-{
-    while (len > 0) {
-        ssize_t sent = send(fd, data, len, MSG_NOSIGNAL);
-        if (sent <= 0) {
-            return false;
-        }
-        data += sent;
-        len -= (size_t)sent;
-    }
-    return true;
-}
-
 static void client_send(struct client *client, const char *text)
 {
-    assert_true(send_all(client->fd, text, strlen(text)));
+    assert_true(test_http_send(client->fd, text, strlen(text)));
 }
 
 /* Receives more bytes: >0, 0 at EOF, -1 on error or timeout. */
@@ -280,39 +203,6 @@ static const char *reply_header(const struct reply *reply, const char *name)
     return NULL;
 }
 
-/* The code of a "HTTP/1.1 NNN ..." status line, or -1 when it is not one. */
-static int parse_status(const char *head)
-{
-    const char *code = head + strlen("HTTP/1.1 ");
-    if (strncmp(head, "HTTP/1.1 ", strlen("HTTP/1.1 ")) != 0 || code[0] < '0' || code[0] > '9') {
-        return -1; /* strtol would skip spaces and take a sign */
-    }
-    char *end = NULL;
-    errno = 0;
-    long status = strtol(code, &end, 10);
-    if (errno != 0 || end != code + 3 || (*end != ' ' && *end != '\r') || status < 100) {
-        return -1;
-    }
-    return (int)status;
-}
-
-/* A Content-Length value as a number; false when it has no digits, other
- * bytes, or overflows. */
-static bool parse_length(const char *value, size_t *out)
-{
-    if (value[0] < '0' || value[0] > '9') {
-        return false;
-    }
-    char *end = NULL;
-    errno = 0;
-    unsigned long long length = strtoull(value, &end, 10);
-    if (errno != 0 || *end != '\0' || length > SIZE_MAX) {
-        return false;
-    }
-    *out = (size_t)length;
-    return true;
-}
-
 /* Reads one response; `head_request` when it answers a HEAD (no body).
  * false on EOF, error or timeout. */
 static bool client_read_reply(struct client *client, struct reply *reply, bool head_request)
@@ -330,13 +220,13 @@ static bool client_read_reply(struct client *client, struct reply *reply, bool h
     memcpy(reply->head, client->buf, head_len);
     reply->head[head_len] = '\0';
     client_consume(client, head_len);
-    reply->status = parse_status(reply->head);
+    reply->status = test_http_status(reply->head);
     if (reply->status < 0) {
         return false;
     }
     const char *length = reply_header(reply, "Content-Length");
     size_t body_len = 0;
-    if (!head_request && length != NULL && !parse_length(length, &body_len)) {
+    if (!head_request && length != NULL && !test_http_content_length(length, &body_len)) {
         return false;
     }
     if (body_len >= sizeof(reply->body)) {
@@ -736,13 +626,13 @@ static void *load_client_main(void *arg)
     if (client == NULL || reply == NULL) {
         goto out;
     }
-    client->fd = client_connect_fd(load->port);
+    client->fd = test_http_connect(load->port);
     if (client->fd < 0) {
         goto out;
     }
     for (int i = 0; i < LOAD_REQUESTS; i++) {
         static const char request[] = "GET /items/42 HTTP/1.1\r\nHost: load\r\n\r\n";
-        if (!send_all(client->fd, request, sizeof(request) - 1) ||
+        if (!test_http_send(client->fd, request, sizeof(request) - 1) ||
             !client_read_reply(client, reply, false) || reply->status != 200 ||
             strstr(reply->body, "\"42\"") == NULL) {
             break;
@@ -763,7 +653,7 @@ static void test_many_concurrent_clients(void **state)
     struct server_fixture *fixture = server_start(&config);
     static struct load_client clients[LOAD_THREADS];
     for (int i = 0; i < LOAD_THREADS; i++) {
-        clients[i] = (struct load_client){.port = atomic_load(&fixture->port)};
+        clients[i] = (struct load_client){.port = http_test_server_port(&fixture->server)};
         assert_int_equal(pthread_create(&clients[i].thread, NULL, load_client_main, &clients[i]),
                          0);
     }

@@ -21,32 +21,17 @@
 #include "adapters/storage/postgres/postgres_idempotency.h"
 #include "adapters/storage/postgres/postgres_store.h"
 #include "idempotency_contract.h"
+#include "pg_test_support.h"
 #include "platform/runtime/ctx.h"
 
 #define T0 1700000000000LL
 
-static char pg_url[512];
+static char pg_url[PG_TEST_URL_MAX];
 
 struct pg_target {
     struct postgres_store *store;
     struct postgres_idempotency *keys;
 };
-
-static int pg_exec(const char *sql)
-{
-    PGconn *pg = PQconnectdb(pg_url);
-    int ok = PQstatus(pg) == CONNECTION_OK;
-    if (ok) {
-        PGresult *result = PQexec(pg, sql);
-        ok = PQresultStatus(result) == PGRES_COMMAND_OK;
-        if (!ok) {
-            fprintf(stderr, "%s: %s", sql, PQerrorMessage(pg));
-        }
-        PQclear(result);
-    }
-    PQfinish(pg);
-    return ok ? 0 : -1;
-}
 
 /* The first column of the first row of `sql`, or -1. */
 static long long pg_number(const char *sql)
@@ -62,12 +47,6 @@ static long long pg_number(const char *sql)
     }
     PQfinish(pg);
     return value;
-}
-
-static int pg_reset(void)
-{
-    return pg_exec(
-        "DROP TABLE IF EXISTS links, schema_migrations, idempotency_keys, idempotency_key_count");
 }
 
 /* One replica: a store on the shared database and the keys over it. */
@@ -97,7 +76,7 @@ static int pg_open(size_t capacity, void **handle, struct idempotency_store *por
                    size_t why_size)
 {
     static struct pg_target target; /* one case at a time */
-    if (pg_reset() != 0) {
+    if (pg_test_reset(pg_url) != 0) {
         snprintf(why, why_size, "cannot reset the test database at %s", pg_url);
         return -1;
     }
@@ -188,7 +167,7 @@ static void test_replicas_share_keys_and_bound(void **state)
     (void)state;
     static struct replicas replicas;
     char why[512] = "";
-    assert_int_equal(pg_reset(), 0);
+    assert_int_equal(pg_test_reset(pg_url), 0);
     if (pg_open_target(3, &replicas.a, why, sizeof(why)) != 0 ||
         pg_open_target(3, &replicas.b, why, sizeof(why)) != 0) {
         fail_msg("cannot open the stores: %s", why);
@@ -199,24 +178,6 @@ static void test_replicas_share_keys_and_bound(void **state)
     /* The count the bound reads is the table's, exactly. */
     assert_int_equal(pg_number("SELECT count(*) FROM idempotency_keys"), 3);
     assert_int_equal(pg_number("SELECT n FROM idempotency_key_count"), 3);
-}
-
-static int pg_read_url(void)
-{
-    const char *dir = getenv("TEST_POSTGRES_DIR");
-    char path[512];
-    if (dir == NULL) {
-        return -1;
-    }
-    snprintf(path, sizeof(path), "%s/url", dir);
-    FILE *file = fopen(path, "r");
-    if (file == NULL) {
-        return -1;
-    }
-    int ok = fgets(pg_url, sizeof(pg_url), file) != NULL;
-    fclose(file);
-    pg_url[strcspn(pg_url, "\n")] = '\0';
-    return ok ? 0 : -1;
 }
 
 static void test_no_server(void **state)
@@ -233,9 +194,7 @@ int main(void)
         .worker_exit = pg_worker_exit,
         .close = pg_close,
     };
-    if (pg_read_url() != 0) {
-        fprintf(stderr, "SKIP: no test PostgreSQL (TEST_POSTGRES_DIR/url missing; "
-                        "see tests/integration/pg-server)\n");
+    if (!pg_test_url(pg_url, sizeof(pg_url))) {
         const struct CMUnitTest tests[] = {cmocka_unit_test(test_no_server)};
         return cmocka_run_group_tests_name("idempotency postgres", tests, NULL, NULL);
     }

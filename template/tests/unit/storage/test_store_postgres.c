@@ -16,31 +16,15 @@
 #include <libpq-fe.h>
 
 #include "adapters/storage/postgres/postgres_store.h"
+#include "pg_test_support.h"
 #include "store_contract.h"
 
-static char pg_url[512];
-
-static int pg_exec(const char *sql)
-{
-    PGconn *pg = PQconnectdb(pg_url);
-    int ok = PQstatus(pg) == CONNECTION_OK;
-    if (ok) {
-        PGresult *result = PQexec(pg, sql);
-        ok = PQresultStatus(result) == PGRES_COMMAND_OK;
-        if (!ok) {
-            fprintf(stderr, "%s: %s", sql, PQerrorMessage(pg));
-        }
-        PQclear(result);
-    }
-    PQfinish(pg);
-    return ok ? 0 : -1;
-}
+static char pg_url[PG_TEST_URL_MAX];
 
 static int pg_open(void **handle, struct link_store *port, char *why, size_t why_size)
 {
     struct postgres_store *store = NULL;
-    if (pg_exec("DROP TABLE IF EXISTS links, schema_migrations, idempotency_keys, "
-                "idempotency_key_count") != 0) {
+    if (pg_test_reset(pg_url) != 0) {
         snprintf(why, why_size, "cannot reset the test database at %s", pg_url);
         return -1;
     }
@@ -68,25 +52,7 @@ static void pg_close(void *handle)
 static int pg_break(void *handle)
 {
     (void)handle;
-    return pg_exec("DROP TABLE links");
-}
-
-static int pg_read_url(void)
-{
-    const char *dir = getenv("TEST_POSTGRES_DIR");
-    char path[512];
-    if (dir == NULL) {
-        return -1;
-    }
-    snprintf(path, sizeof(path), "%s/url", dir);
-    FILE *file = fopen(path, "r");
-    if (file == NULL) {
-        return -1;
-    }
-    int ok = fgets(pg_url, sizeof(pg_url), file) != NULL;
-    fclose(file);
-    pg_url[strcspn(pg_url, "\n")] = '\0';
-    return ok ? 0 : -1;
+    return pg_test_exec(pg_url, "DROP TABLE links");
 }
 
 static void test_no_server(void **state)
@@ -104,9 +70,7 @@ int main(void)
         .close = pg_close,
         .break_backend = pg_break,
     };
-    if (pg_read_url() != 0) {
-        fprintf(stderr, "SKIP: no test PostgreSQL (TEST_POSTGRES_DIR/url missing; "
-                        "see tests/integration/pg-server)\n");
+    if (!pg_test_url(pg_url, sizeof(pg_url))) {
         const struct CMUnitTest tests[] = {cmocka_unit_test(test_no_server)};
         return cmocka_run_group_tests_name("postgres store contract", tests, NULL, NULL);
     }

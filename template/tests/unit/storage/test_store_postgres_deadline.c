@@ -29,6 +29,7 @@
 #include "adapters/storage/postgres/postgres_timeout.h"
 #include "domain/domain_error.h"
 #include "domain/link.h"
+#include "pg_test_support.h"
 #include "platform/runtime/ctx.h"
 #include "platform/runtime/fiber.h"
 
@@ -37,7 +38,7 @@
 #define POLL_MS 20
 #define POLL_LIMIT 250 /* 5 s of polls */
 
-static char pg_url[512];
+static char pg_url[PG_TEST_URL_MAX];
 
 struct deadline_env {
     struct postgres_store *store;
@@ -45,24 +46,6 @@ struct deadline_env {
     struct ctx *request; /* the call the canceller cuts short */
     int seen_active;     /* the canceller saw the statement running */
 };
-
-static int pg_read_url(void)
-{
-    const char *dir = getenv("TEST_POSTGRES_DIR");
-    char path[512];
-    if (dir == NULL) {
-        return -1;
-    }
-    snprintf(path, sizeof(path), "%s/url", dir);
-    FILE *file = fopen(path, "r");
-    if (file == NULL) {
-        return -1;
-    }
-    int ok = fgets(pg_url, sizeof(pg_url), file) != NULL;
-    fclose(file);
-    pg_url[strcspn(pg_url, "\n")] = '\0';
-    return ok ? 0 : -1;
-}
 
 /* A plain blocking session of the test's own (it blocks the worker only
  * for a loopback round trip). */
@@ -116,11 +99,7 @@ static bool wait_for_active(long want)
  * an empty schema with the link "slow". */
 static void open_store(struct deadline_env *env, unsigned ceiling_ms)
 {
-    PGconn *pg = session_open();
-    CHECK_EQ(session_exec(pg, "DROP TABLE IF EXISTS links, schema_migrations, idempotency_keys, "
-                              "idempotency_key_count"),
-             0);
-    PQfinish(pg);
+    CHECK_EQ(pg_test_reset(pg_url), 0);
     struct postgres_store_options options = postgres_store_default_options();
     options.conninfo = pg_url;
     options.pool_size = 1;
@@ -320,9 +299,7 @@ int main(void)
 {
     const struct CMUnitTest policy[] = {cmocka_unit_test(test_timeout_policy)};
     int failures = cmocka_run_group_tests_name("postgres timeout policy", policy, NULL, NULL);
-    if (pg_read_url() != 0) {
-        fprintf(stderr, "SKIP: no test PostgreSQL (TEST_POSTGRES_DIR/url missing; "
-                        "see tests/integration/pg-server)\n");
+    if (!pg_test_url(pg_url, sizeof(pg_url))) {
         const struct CMUnitTest tests[] = {cmocka_unit_test(test_no_server)};
         return failures + cmocka_run_group_tests_name("postgres deadlines", tests, NULL, NULL);
     }

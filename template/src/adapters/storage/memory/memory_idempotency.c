@@ -9,6 +9,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "platform/hash/hash.h"
+
 #define MEMORY_IDEMPOTENCY_NONE UINT32_MAX
 #define MEMORY_IDEMPOTENCY_PURGE_PER_CLAIM 2
 
@@ -44,15 +46,11 @@ struct memory_idempotency {
 
 /* ---- the index ------------------------------------------------------------ */
 
+/* Seeded: clients choose their keys (hash.h). */
 static uint64_t memory_idempotency_hash(const struct memory_idempotency *store, const char *key,
                                         size_t key_len)
 {
-    uint64_t hash = 0xcbf29ce484222325ULL ^ store->hash_seed;
-    for (size_t i = 0; i < key_len; i++) {
-        hash ^= (unsigned char)key[i];
-        hash *= 0x100000001b3ULL;
-    }
-    return hash ^ (hash >> 29);
+    return hash_bytes(store->hash_seed, key, key_len);
 }
 
 static uint32_t memory_idempotency_find(const struct memory_idempotency *store, uint64_t hash,

@@ -11,6 +11,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "platform/hash/hash.h"
+
 #define MEMORY_STORE_INITIAL_SLOTS 16
 #define MEMORY_STORE_CACHE_LINE 64
 
@@ -45,10 +47,10 @@ struct memory_slot {
 struct memory_stripe {
     /* Each stripe on its own cache lines, so two workers locking
      * neighbouring stripes do not bounce one line between their cores.
-     * Lookups take it shared, creates exclusive: a worker preempted in
-     * the middle of a lookup does not stall the other worker's lookups of
-     * the same stripe for a scheduler time slice (a mutex did, which showed
-     * as a latency tail at many connections). */
+     * Lookups take it shared, creates exclusive, so lookups of one hot
+     * stripe never wait for each other, and a worker preempted in the middle
+     * of a lookup does not put the other to sleep. Two threads resolving
+     * one code made ~100k futex calls in 3 s with a mutex, 4 with this. */
     alignas(MEMORY_STORE_CACHE_LINE) pthread_rwlock_t lock;
     struct memory_slot *slots; /* capacity slots */
     size_t capacity;           /* a power of two */
@@ -62,21 +64,11 @@ struct memory_store {
     struct memory_stripe stripes[MEMORY_STORE_STRIPES];
 };
 
-/* FNV-1a from a seeded basis, then the splitmix64 finaliser so that both the
- * low bits (slot) and the high bits (stripe) depend on every input byte. */
+/* Both the low bits (slot) and the high bits (stripe) of one seeded
+ * hash_bytes() depend on every byte of the code (hash.h). */
 static uint64_t memory_store_hash(const struct memory_store *store, const char *code, size_t len)
 {
-    uint64_t hash = 0xcbf29ce484222325ULL ^ store->hash_seed;
-    for (size_t i = 0; i < len; i++) {
-        hash ^= (unsigned char)code[i];
-        hash *= 0x100000001b3ULL;
-    }
-    hash ^= hash >> 30;
-    hash *= 0xbf58476d1ce4e5b9ULL;
-    hash ^= hash >> 27;
-    hash *= 0x94d049bb133111ebULL;
-    hash ^= hash >> 31;
-    return hash;
+    return hash_bytes(store->hash_seed, code, len);
 }
 
 static struct memory_stripe *memory_store_stripe(struct memory_store *store, uint64_t hash)

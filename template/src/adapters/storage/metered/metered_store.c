@@ -6,6 +6,7 @@
 #include <time.h>
 
 #include "platform/metrics/metrics.h"
+#include "platform/metrics/metrics_table.h"
 #include "platform/runtime/runtime.h"
 
 static const char *const metered_store_names[METERED_STORE_OPERATIONS] = {"create", "get",
@@ -73,32 +74,33 @@ int metered_store_init(struct metered_store *store, const struct link_store *inn
                        struct metrics_registry *registry)
 {
     static const char *const labels[] = {"operation"};
-    struct metrics_family_config duration = {
-        .name = "store_operation_duration_seconds",
-        .help = "Latency of link store operations, by operation.",
-        .type = METRICS_HISTOGRAM,
-        .label_names = labels,
-        .label_count = 1,
-        .buckets = metered_store_buckets,
-        .bucket_count = sizeof(metered_store_buckets) / sizeof(metered_store_buckets[0]),
+    static const struct metrics_family_config families[] = {
+        {
+            .name = "store_operation_duration_seconds",
+            .help = "Latency of link store operations, by operation.",
+            .type = METRICS_HISTOGRAM,
+            .label_names = labels,
+            .label_count = 1,
+            .buckets = metered_store_buckets,
+            .bucket_count = sizeof(metered_store_buckets) / sizeof(metered_store_buckets[0]),
+        },
+        {
+            .name = "store_errors_total",
+            .help = "Link store operations that failed (unavailable, timeout, internal).",
+            .type = METRICS_COUNTER,
+            .label_names = labels,
+            .label_count = 1,
+        },
     };
-    struct metrics_family_config errors = {
-        .name = "store_errors_total",
-        .help = "Link store operations that failed (unavailable, timeout, internal).",
-        .type = METRICS_COUNTER,
-        .label_names = labels,
-        .label_count = 1,
+    enum {
+        FAMILIES = sizeof(families) / sizeof(families[0])
     };
-    struct metrics_family *duration_family = NULL;
-    struct metrics_family *errors_family = NULL;
-    int rc = metrics_register(registry, &duration, &duration_family);
-    if (rc == 0) {
-        rc = metrics_register(registry, &errors, &errors_family);
-    }
+    struct metrics_family *registered[FAMILIES] = {NULL};
+    int rc = metrics_register_table(registry, families, FAMILIES, registered);
     for (int i = 0; rc == 0 && i < METERED_STORE_OPERATIONS; i++) {
         const char *value[] = {metered_store_names[i]};
-        store->duration[i] = metrics_series(duration_family, value);
-        store->errors[i] = metrics_series(errors_family, value);
+        store->duration[i] = metrics_series(registered[0], value);
+        store->errors[i] = metrics_series(registered[1], value);
         if (store->duration[i] == NULL || store->errors[i] == NULL) {
             rc = -ENOMEM;
         }

@@ -7,19 +7,17 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "platform/hash/hash.h"
+
 #define SQLITE_HITS_INITIAL_CAPACITY 64
 
-/* FNV-1a. The table lives for one flush interval and holds only codes that
- * exist (they were found before being counted), so hostile collisions are
- * bounded by the number of links an attacker can create. */
+/* Unseeded (hash.h, seed 0). The table lives for one flush interval and
+ * holds only codes that exist (they were found before being counted), so
+ * hostile collisions are bounded by the number of links an attacker can
+ * create. */
 static uint64_t sqlite_hits_hash(const char *code, size_t len)
 {
-    uint64_t hash = 0xcbf29ce484222325ULL;
-    for (size_t i = 0; i < len; i++) {
-        hash ^= (unsigned char)code[i];
-        hash *= 0x100000001b3ULL;
-    }
-    return hash;
+    return hash_bytes(0, code, len);
 }
 
 static struct sqlite_hit *sqlite_hits_slot(const struct sqlite_hits *hits, const char *code,
