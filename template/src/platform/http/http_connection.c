@@ -505,7 +505,7 @@ static void http_connection_report_refused(struct http_server_worker *worker, co
 }
 
 void http_connection_reject(struct http_server_worker *worker, struct tcp_conn *tcp,
-                            const char *message)
+                            const char *code, const char *message)
 {
     uint64_t refused_ns = uv_hrtime();
     /* Asked first: once both sides have closed, the kernel forgets it. */
@@ -515,8 +515,8 @@ void http_connection_reject(struct http_server_worker *worker, struct tcp_conn *
         peer[0] = '\0';
     }
     char body[192];
-    int body_len = snprintf(body, sizeof(body),
-                            "{\"error\":{\"code\":\"overloaded\",\"message\":\"%s\"}}", message);
+    int body_len = snprintf(body, sizeof(body), "{\"error\":{\"code\":\"%s\",\"message\":\"%s\"}}",
+                            code, message);
     if (body_len < 0 || (size_t)body_len >= sizeof(body)) {
         tcp_close(tcp);
         return;

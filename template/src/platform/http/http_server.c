@@ -277,13 +277,14 @@ static void http_worker_admit(struct http_server_worker *worker, struct tcp_conn
     }
     if (worker->connection_count >= worker->server->config.max_connections) {
         worker->rejected_total++;
-        http_connection_reject(worker, tcp, "too many connections");
+        http_connection_reject(worker, tcp, "overloaded", "too many connections");
         return;
     }
     const struct http_admission *admission = worker->server->config.admission;
     if (admission != NULL && !admission->admit(admission->arg, 0)) {
         worker->rejected_total++;
-        http_connection_reject(worker, tcp, "the server is shedding load; retry later");
+        http_connection_reject(worker, tcp, "memory_pressure",
+                               "the server is shedding load; retry later");
         return;
     }
     struct http_connection *connection = http_worker_new_connection(worker, tcp);

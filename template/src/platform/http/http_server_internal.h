@@ -86,9 +86,11 @@ void http_worker_close_connection(struct http_server_worker *worker,
 /* http_connection.c: parks a connection until it is readable; 0 or -errno
  * (then the caller closes it). */
 int http_connection_park(struct http_connection *connection, uint64_t timeout_ms);
-/* Writes a minimal 503 on a connection refused for max_connections or by
- * admission control; `message` goes into the JSON error. */
+/* Writes a minimal 503 on a connection refused for max_connections
+ * ("overloaded") or by admission control ("memory_pressure", the code the
+ * same refusal gets after the headers); `code` and `message` go into the
+ * JSON error and must need no escaping. */
 void http_connection_reject(struct http_server_worker *worker, struct tcp_conn *tcp,
-                            const char *message);
+                            const char *code, const char *message);
 
 #endif

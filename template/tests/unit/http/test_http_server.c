@@ -589,6 +589,34 @@ static bool admit_no_bodies(void *arg, uint64_t body_bytes)
     return body_bytes == 0;
 }
 
+/* Admission that refuses everything, connections included. */
+static bool admit_nothing(void *arg, uint64_t body_bytes)
+{
+    (void)arg;
+    (void)body_bytes;
+    return false;
+}
+
+/* Shedding at accept, before any request was read, says memory_pressure too. */
+static void test_admission_refusal_at_accept_is_memory_pressure(void **state)
+{
+    (void)state;
+    static const struct http_admission admission = {.admit = admit_nothing};
+    struct http_server_config config = default_config();
+    config.admission = &admission;
+    struct server_fixture *fixture = server_start(&config);
+    struct reply *reply = reply_new();
+    struct client *client = client_open(fixture);
+    assert_true(client_read_reply(client, reply, false));
+    assert_int_equal(reply->status, 503);
+    assert_json_error(reply, "memory_pressure");
+    assert_string_equal(reply_header(reply, "Retry-After"), "1");
+    assert_closed(client);
+    client_close(client);
+    free(reply);
+    server_stop(fixture);
+}
+
 /* Shedding has its own code, apart from the bulkhead's "overloaded", so a
  * client (and an operator reading logs) can tell memory from a busy class. */
 static void test_admission_refusal_is_memory_pressure(void **state)
@@ -682,6 +710,7 @@ int main(void)
         cmocka_unit_test(test_routing_errors),
         cmocka_unit_test(test_max_connections_503),
         cmocka_unit_test(test_admission_refusal_is_memory_pressure),
+        cmocka_unit_test(test_admission_refusal_at_accept_is_memory_pressure),
         cmocka_unit_test(test_many_concurrent_clients),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
