@@ -82,6 +82,10 @@
  * with _GNU_SOURCE). */
 extern char **environ;
 
+/* The public server's timeouts have no "0 for none": each must end. */
+#define SERVER_TIMEOUT_ACCEPTED \
+    "a duration with a unit ms, s, m or h (e.g. 500ms, 5s, 2m) from 1ms to 1h"
+
 struct settings {
     char host[64];
     int64_t port;
@@ -105,6 +109,15 @@ struct settings {
     char trusted_proxies[1024]; /* whose X-Forwarded-For is believed */
     int64_t max_in_flight_read; /* bulkhead per route class; 0: unlimited */
     int64_t max_in_flight_write;
+    /* The public server's limits (struct http_server_config). */
+    uint64_t max_header_bytes;
+    uint64_t max_body_bytes;
+    uint64_t header_timeout_ms;
+    uint64_t body_timeout_ms;
+    uint64_t idle_timeout_ms;
+    uint64_t request_timeout_ms;
+    uint64_t write_timeout_ms;
+    int64_t max_connections; /* per worker */
     /* hexkit:example:begin */
     char store[16];          /* sqlite, postgres or memory */
     char data_dir[512];      /* where the SQLite file lives */
@@ -373,6 +386,75 @@ static int load_settings(struct settings *s, int argc, char **argv)
          .min = 0,
          .max = 1000000,
          .target = &s->max_in_flight_write},
+        {.name = "MAX_HEADER_BYTES",
+         .kind = CONFIG_SIZE,
+         .default_text = "8KiB",
+         .metavar = "SIZE",
+         .help = "request line and headers of one request (431 beyond)",
+         .min = 1024,
+         .max = (int64_t)1024 * 1024,
+         .target = &s->max_header_bytes},
+        {.name = "MAX_BODY_BYTES",
+         .kind = CONFIG_SIZE,
+         .default_text = "1MiB",
+         .metavar = "SIZE",
+         .help = "body of one request (413 beyond); 0 = no request may have a body",
+         .min = 0,
+         .max = (int64_t)1024 * 1024 * 1024,
+         .target = &s->max_body_bytes},
+        {.name = "HEADER_TIMEOUT",
+         .kind = CONFIG_DURATION,
+         .default_text = "10s",
+         .metavar = "DURATION",
+         .help = "from a request's first byte to the end of its headers (408 beyond)",
+         .accepted = SERVER_TIMEOUT_ACCEPTED,
+         .min = 1,
+         .max = (int64_t)3600 * 1000,
+         .target = &s->header_timeout_ms},
+        {.name = "BODY_TIMEOUT",
+         .kind = CONFIG_DURATION,
+         .default_text = "30s",
+         .metavar = "DURATION",
+         .help = "from the end of the headers to the end of the body (408 beyond)",
+         .accepted = SERVER_TIMEOUT_ACCEPTED,
+         .min = 1,
+         .max = (int64_t)3600 * 1000,
+         .target = &s->body_timeout_ms},
+        {.name = "IDLE_TIMEOUT",
+         .kind = CONFIG_DURATION,
+         .default_text = "60s",
+         .metavar = "DURATION",
+         .help = "a keep-alive connection may wait this long for its next request",
+         .accepted = SERVER_TIMEOUT_ACCEPTED,
+         .min = 1,
+         .max = (int64_t)3600 * 1000,
+         .target = &s->idle_timeout_ms},
+        {.name = "REQUEST_TIMEOUT",
+         .kind = CONFIG_DURATION,
+         .default_text = "30s",
+         .metavar = "DURATION",
+         .help = "deadline of each request's handler, its store and other calls included",
+         .accepted = SERVER_TIMEOUT_ACCEPTED,
+         .min = 1,
+         .max = (int64_t)3600 * 1000,
+         .target = &s->request_timeout_ms},
+        {.name = "WRITE_TIMEOUT",
+         .kind = CONFIG_DURATION,
+         .default_text = "30s",
+         .metavar = "DURATION",
+         .help = "writing one response; a client that reads slower is disconnected",
+         .accepted = SERVER_TIMEOUT_ACCEPTED,
+         .min = 1,
+         .max = (int64_t)3600 * 1000,
+         .target = &s->write_timeout_ms},
+        {.name = "MAX_CONNECTIONS",
+         .kind = CONFIG_INT,
+         .default_text = "10000",
+         .metavar = "N",
+         .help = "open connections per worker (503 beyond; fewer if memory allows fewer)",
+         .min = 1,
+         .max = 1000000,
+         .target = &s->max_connections},
         /* hexkit:example:begin */
         {.name = "STORE",
          .kind = CONFIG_STRING,
@@ -885,11 +967,9 @@ static int build_idempotency(struct service *service)
     if (rc != 0) {
         return rc;
     }
-    struct http_server_config defaults;
-    http_server_config_defaults(&defaults);
     struct idempotent_shorten_options options = {
         .ttl_ms = (int64_t)service->settings.idempotency_ttl_ms,
-        .lease_ms = (int64_t)defaults.request_timeout_ms,
+        .lease_ms = (int64_t)service->settings.request_timeout_ms,
     };
     rc = idempotent_shorten_init(&service->idempotent_shorten, &service->links, &keys,
                                  &service->clock, &options);
@@ -1274,6 +1354,22 @@ static void destroy_service(struct service *service)
     metrics_registry_destroy(service->metrics);
 }
 
+/* The public server's limits from the settings; the table's bounds already
+ * hold every value inside what http_server_create() accepts. */
+static void apply_server_settings(const struct settings *settings,
+                                  struct http_server_config *config)
+{
+    http_server_config_defaults(config);
+    config->max_header_bytes = (size_t)settings->max_header_bytes;
+    config->max_body_bytes = (size_t)settings->max_body_bytes;
+    config->header_timeout_ms = settings->header_timeout_ms;
+    config->body_timeout_ms = settings->body_timeout_ms;
+    config->idle_timeout_ms = settings->idle_timeout_ms;
+    config->request_timeout_ms = settings->request_timeout_ms;
+    config->write_timeout_ms = settings->write_timeout_ms;
+    config->max_connections = (unsigned)settings->max_connections;
+}
+
 int main(int argc, char **argv)
 {
     static struct service service;
@@ -1317,7 +1413,7 @@ int main(int argc, char **argv)
     runner.service = &service;
     atomic_init(&runner.exit_status, EXIT_SUCCESS);
     struct http_server_config config;
-    http_server_config_defaults(&config);
+    apply_server_settings(&service.settings, &config);
     struct limits_config limits = {
         .root = "",
         .workers = (unsigned)service.settings.workers,

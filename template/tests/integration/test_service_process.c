@@ -69,6 +69,11 @@ static void test_bad_settings_are_refused_by_name(void **state)
     assert_int_equal(run_to_exit(workers, NULL, output, sizeof(output)), 2);
     assert_non_null(strstr(output, "HEXSVC_WORKERS"));
 
+    assert_int_equal(run_to_exit(none, "HEXSVC_IDLE_TIMEOUT=soon", output, sizeof(output)), 2);
+    assert_non_null(strstr(output, "HEXSVC_IDLE_TIMEOUT"));
+    assert_non_null(strstr(output, "'soon'"));
+    assert_non_null(strstr(output, "from 1ms to 1h"));
+
     const char *unknown[] = {"--prot", "80", NULL};
     assert_int_equal(run_to_exit(unknown, NULL, output, sizeof(output)), 2);
     assert_non_null(strstr(output, "unknown argument '--prot'"));
@@ -97,6 +102,47 @@ static void test_serves_health_and_sample_route(void **state)
     assert_true(test_http_request(service.port, "GET", "/no/such/route", NULL, &response));
     assert_int_equal(response.status, 404);
     assert_non_null(strstr(response.body, "\"error\":{\"code\":"));
+
+    assert_true(test_service_stop_clean(&service, SIGTERM, 15000));
+}
+
+/* The public server's limits are settings: both are far below the
+ * defaults (1 MiB body, 8 KiB headers), so only the settings refuse these. */
+static void test_server_limits_are_settings(void **state)
+{
+    (void)state;
+    static struct test_service service;
+    static struct test_http_response response;
+    static char request[4096];
+    const char *env[] = {"HEXSVC_MAX_BODY_BYTES=64", "HEXSVC_MAX_HEADER_BYTES=1024", NULL};
+    assert_true(test_service_start(&service, HEXSVC_BINARY, NULL, env));
+
+    char body[101];
+    memset(body, 'a', 100);
+    body[100] = '\0';
+    int len = snprintf(request, sizeof(request),
+                       "POST /api/v1/time HTTP/1.1\r\nHost: t\r\nContent-Type: text/plain\r\n"
+                       "Content-Length: 100\r\nConnection: close\r\n\r\n%s",
+                       body);
+    assert_true(len > 0 && (size_t)len < sizeof(request));
+    assert_true(test_http_exchange(service.port, request, (size_t)len, &response));
+    assert_int_equal(response.status, 413);
+    assert_non_null(strstr(response.body, "\"error\":{\"code\":"));
+
+    char pad[2049];
+    memset(pad, 'p', 2048);
+    pad[2048] = '\0';
+    len =
+        snprintf(request, sizeof(request),
+                 "GET /healthz HTTP/1.1\r\nHost: t\r\nX-Pad: %s\r\nConnection: close\r\n\r\n", pad);
+    assert_true(len > 0 && (size_t)len < sizeof(request));
+    assert_true(test_http_exchange(service.port, request, (size_t)len, &response));
+    assert_int_equal(response.status, 431);
+    assert_non_null(strstr(response.body, "\"error\":{\"code\":"));
+
+    /* Under both limits the same server still answers. */
+    assert_true(test_http_request(service.port, "GET", "/healthz", NULL, &response));
+    assert_int_equal(response.status, 200);
 
     assert_true(test_service_stop_clean(&service, SIGTERM, 15000));
 }
@@ -174,6 +220,7 @@ int main(void)
         cmocka_unit_test(test_check_config_redacts_secrets),
         cmocka_unit_test(test_bad_settings_are_refused_by_name),
         cmocka_unit_test(test_serves_health_and_sample_route),
+        cmocka_unit_test(test_server_limits_are_settings),
         cmocka_unit_test(test_sigint_stops_cleanly),
         cmocka_unit_test(test_sighup_reloads_the_log_level),
     };
