@@ -230,17 +230,24 @@ static enum pg_outcome pg_collect(struct pg_conn *conn, struct ctx *ctx, PGresul
 
 /* ---- connecting ----------------------------------------------------------- */
 
-static enum pg_outcome pg_simple(struct pg_conn *conn, struct ctx *ctx, const char *sql)
+/* After a PQsend* call: sends it, waits for its result and drops the rows. */
+static enum pg_outcome pg_finish_command(struct pg_conn *conn, struct ctx *ctx)
 {
-    if (!PQsendQuery(conn->pg, sql)) {
-        return PG_BROKEN;
-    }
     PGresult *result = NULL;
     enum pg_outcome outcome = pg_flush(conn, ctx);
     if (outcome == PG_OK) {
         outcome = pg_collect(conn, ctx, &result);
     }
     PQclear(result);
+    return outcome;
+}
+
+static enum pg_outcome pg_simple(struct pg_conn *conn, struct ctx *ctx, const char *sql)
+{
+    if (!PQsendQuery(conn->pg, sql)) {
+        return PG_BROKEN;
+    }
+    enum pg_outcome outcome = pg_finish_command(conn, ctx);
     return outcome == PG_NO_ROWS ? PG_OK : outcome;
 }
 
@@ -250,13 +257,7 @@ static enum pg_outcome pg_prepare(struct pg_conn *conn, struct ctx *ctx, const c
     if (!PQsendPrepare(conn->pg, name, sql, params, NULL)) {
         return PG_BROKEN;
     }
-    PGresult *result = NULL;
-    enum pg_outcome outcome = pg_flush(conn, ctx);
-    if (outcome == PG_OK) {
-        outcome = pg_collect(conn, ctx, &result);
-    }
-    PQclear(result);
-    return outcome;
+    return pg_finish_command(conn, ctx);
 }
 
 /* The statements other adapters over this pool registered. */
