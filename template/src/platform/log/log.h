@@ -78,7 +78,7 @@ struct log_config {
     int fd;                  /* where lines go; default 1 (stdout) */
     enum log_format format;  /* default LOG_FORMAT_AUTO */
     enum log_level level;    /* minimum level written; default LOG_INFO */
-    size_t buffer_bytes;     /* per buffer; default 256 KiB */
+    size_t buffer_bytes;     /* per buffer; default 1 MiB */
     unsigned buffer_count;   /* buffers, by worker index; default 8 */
 };
 
