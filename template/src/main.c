@@ -82,10 +82,6 @@
  * with _GNU_SOURCE). */
 extern char **environ;
 
-/* The public server's timeouts have no "0 for none": each must end. */
-#define SERVER_TIMEOUT_ACCEPTED \
-    "a duration with a unit ms, s, m or h (e.g. 500ms, 5s, 2m) from 1ms to 1h"
-
 struct settings {
     char host[64];
     int64_t port;
@@ -407,7 +403,6 @@ static int load_settings(struct settings *s, int argc, char **argv)
          .default_text = "10s",
          .metavar = "DURATION",
          .help = "from a request's first byte to the end of its headers (408 beyond)",
-         .accepted = SERVER_TIMEOUT_ACCEPTED,
          .min = 1,
          .max = (int64_t)3600 * 1000,
          .target = &s->header_timeout_ms},
@@ -416,7 +411,6 @@ static int load_settings(struct settings *s, int argc, char **argv)
          .default_text = "30s",
          .metavar = "DURATION",
          .help = "from the end of the headers to the end of the body (408 beyond)",
-         .accepted = SERVER_TIMEOUT_ACCEPTED,
          .min = 1,
          .max = (int64_t)3600 * 1000,
          .target = &s->body_timeout_ms},
@@ -425,7 +419,6 @@ static int load_settings(struct settings *s, int argc, char **argv)
          .default_text = "60s",
          .metavar = "DURATION",
          .help = "a keep-alive connection may wait this long for its next request",
-         .accepted = SERVER_TIMEOUT_ACCEPTED,
          .min = 1,
          .max = (int64_t)3600 * 1000,
          .target = &s->idle_timeout_ms},
@@ -434,7 +427,6 @@ static int load_settings(struct settings *s, int argc, char **argv)
          .default_text = "30s",
          .metavar = "DURATION",
          .help = "deadline of each request's handler, its store and other calls included",
-         .accepted = SERVER_TIMEOUT_ACCEPTED,
          .min = 1,
          .max = (int64_t)3600 * 1000,
          .target = &s->request_timeout_ms},
@@ -443,7 +435,6 @@ static int load_settings(struct settings *s, int argc, char **argv)
          .default_text = "30s",
          .metavar = "DURATION",
          .help = "writing one response; a client that reads slower is disconnected",
-         .accepted = SERVER_TIMEOUT_ACCEPTED,
          .min = 1,
          .max = (int64_t)3600 * 1000,
          .target = &s->write_timeout_ms},

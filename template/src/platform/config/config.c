@@ -101,8 +101,10 @@ static void config_accepted_text(const struct config_setting *setting, char *buf
                  bounds);
         break;
     case CONFIG_DURATION:
-        snprintf(buf, len, "a duration with a unit ms, s, m or h (e.g. 500ms, 5s; 0 for none)%s",
-                 bounds);
+        /* "0 for none" only where 0 is accepted: a timeout that must end
+         * (min > 0) would otherwise be offered a value it then refuses. */
+        snprintf(buf, len, "a duration with a unit ms, s, m or h (e.g. 500ms, 5s%s)%s",
+                 setting->min > 0 ? ", 2m" : "; 0 for none", bounds);
         break;
     case CONFIG_BOOL:
         snprintf(buf, len, "true or false (or yes/no, on/off, 1/0)");

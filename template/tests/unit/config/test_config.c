@@ -183,6 +183,25 @@ static void test_bad_values_are_refused_with_name_value_and_accepted(void **stat
     expect_refused("--port", NULL, "--port needs a value");
 }
 
+/* A duration whose minimum is above zero must not offer "0 for none" in the
+ * very message that refuses a 0. */
+static void test_duration_message_offers_zero_only_when_accepted(void **state)
+{
+    (void)state;
+    expect_refused("--drain-delay", "5", "0 for none) from 0ms to 1h");
+
+    struct fixture f;
+    fixture_init(&f);
+    f.settings[3].min = 1000;
+    const char *argv[] = {"svc", "--drain-delay", "0", NULL};
+    const char *envp[] = {NULL};
+    assert_int_equal(fixture_load(&f, 3, argv, envp), CONFIG_EXIT_USAGE);
+    assert_non_null(strstr(f.err_text, "invalid SVC_DRAIN_DELAY '0'"));
+    assert_non_null(strstr(f.err_text, "from 1s to 1h"));
+    assert_null(strstr(f.err_text, "0 for none"));
+    fixture_free(&f);
+}
+
 static void test_unknown_keys_are_refused(void **state)
 {
     (void)state;
@@ -336,6 +355,7 @@ int main(void)
         cmocka_unit_test(test_defaults),
         cmocka_unit_test(test_flags_beat_environment_beat_file),
         cmocka_unit_test(test_bad_values_are_refused_with_name_value_and_accepted),
+        cmocka_unit_test(test_duration_message_offers_zero_only_when_accepted),
         cmocka_unit_test(test_unknown_keys_are_refused),
         cmocka_unit_test(test_help_lists_every_setting_and_check_config_validates),
         cmocka_unit_test(test_secrets_are_redacted),
