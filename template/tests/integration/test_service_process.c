@@ -12,6 +12,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
+#include <sys/time.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -147,6 +149,52 @@ static void test_server_limits_are_settings(void **state)
     assert_true(test_service_stop_clean(&service, SIGTERM, 15000));
 }
 
+/* A connection whose reads give up after 3 s: far above the 300 ms the
+ * test configures, far below the defaults (10 s, 60 s) it must not get. */
+static int connect_impatient(int port)
+{
+    int fd = test_http_connect(port);
+    struct timeval patience = {.tv_sec = 3, .tv_usec = 0};
+    if (fd >= 0 && setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &patience, sizeof(patience)) != 0) {
+        close(fd);
+        return -1;
+    }
+    return fd;
+}
+
+/* The timeout settings reach the server: a header that never ends gets 408
+ * at HEXSVC_HEADER_TIMEOUT, a quiet keep-alive connection is closed at
+ * HEXSVC_IDLE_TIMEOUT. */
+static void test_timeout_settings_reach_the_server(void **state)
+{
+    (void)state;
+    static struct test_service service;
+    static struct test_http_response response;
+    const char *env[] = {"HEXSVC_HEADER_TIMEOUT=300ms", "HEXSVC_IDLE_TIMEOUT=300ms", NULL};
+    assert_true(test_service_start(&service, HEXSVC_BINARY, NULL, env));
+
+    int fd = connect_impatient(service.port);
+    assert_true(fd >= 0);
+    const char partial[] = "GET /healthz HTTP/1.1\r\nHost: t\r\nX-Slow: ";
+    assert_true(test_http_send(fd, partial, sizeof(partial) - 1));
+    assert_true(test_http_read_response(fd, &response));
+    assert_int_equal(response.status, 408);
+    assert_non_null(strstr(response.body, "\"error\":{\"code\":"));
+    assert_true(test_http_peer_closed(fd));
+    close(fd);
+
+    fd = connect_impatient(service.port);
+    assert_true(fd >= 0);
+    const char request[] = "GET /healthz HTTP/1.1\r\nHost: t\r\n\r\n";
+    assert_true(test_http_send(fd, request, sizeof(request) - 1));
+    assert_true(test_http_read_response(fd, &response));
+    assert_int_equal(response.status, 200);
+    assert_true(test_http_peer_closed(fd)); /* idle past 300 ms: closed */
+    close(fd);
+
+    assert_true(test_service_stop_clean(&service, SIGTERM, 15000));
+}
+
 static void test_sigint_stops_cleanly(void **state)
 {
     (void)state;
@@ -221,6 +269,7 @@ int main(void)
         cmocka_unit_test(test_bad_settings_are_refused_by_name),
         cmocka_unit_test(test_serves_health_and_sample_route),
         cmocka_unit_test(test_server_limits_are_settings),
+        cmocka_unit_test(test_timeout_settings_reach_the_server),
         cmocka_unit_test(test_sigint_stops_cleanly),
         cmocka_unit_test(test_sighup_reloads_the_log_level),
     };
