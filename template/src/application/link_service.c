@@ -123,8 +123,7 @@ static bool link_service_code_is_plausible(const char *code, size_t code_len)
     if (code == NULL) {
         return false;
     }
-    enum domain_error syntax = alias_validate(code, code_len);
-    return syntax == DOMAIN_OK || syntax == DOMAIN_ERROR_RESERVED_ALIAS;
+    return alias_check_syntax(code, code_len) == DOMAIN_OK;
 }
 
 enum domain_error link_service_resolve(const struct link_service *service, void *call_context,

@@ -2,7 +2,6 @@
 
 #include <string.h>
 
-/* The one list of words no link may take. Keep it sorted. */
 /* The one list of words no link may take. Keep it sorted; entries are lower
  * case and must themselves be valid aliases, or they would protect nothing. */
 const char *const alias_reserved_words[] = {
@@ -46,7 +45,7 @@ bool alias_is_reserved(const char *word, size_t len)
     return false;
 }
 
-enum domain_error alias_validate(const char *alias, size_t len)
+enum domain_error alias_check_syntax(const char *alias, size_t len)
 {
     if (len < ALIAS_MIN_LENGTH) {
         return DOMAIN_ERROR_ALIAS_TOO_SHORT;
@@ -59,8 +58,14 @@ enum domain_error alias_validate(const char *alias, size_t len)
             return DOMAIN_ERROR_INVALID_ALIAS;
         }
     }
-    if (alias_is_reserved(alias, len)) {
+    return DOMAIN_OK;
+}
+
+enum domain_error alias_validate(const char *alias, size_t len)
+{
+    enum domain_error err = alias_check_syntax(alias, len);
+    if (err == DOMAIN_OK && alias_is_reserved(alias, len)) {
         return DOMAIN_ERROR_RESERVED_ALIAS;
     }
-    return DOMAIN_OK;
+    return err;
 }

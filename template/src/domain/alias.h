@@ -27,6 +27,11 @@
  */
 enum domain_error alias_validate(const char *alias, size_t len);
 
+/* alias_validate() without the reserved-word check: DOMAIN_OK or the first
+ * three errors above. For lookups, where a reserved word may still name a
+ * link made before it was reserved, so the check would be wasted. */
+enum domain_error alias_check_syntax(const char *alias, size_t len);
+
 /* True if `word` (not NUL-terminated) is reserved, ignoring ASCII case. Also
  * used for generated codes, which can spell a reserved word by chance. */
 bool alias_is_reserved(const char *word, size_t len);

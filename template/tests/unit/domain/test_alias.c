@@ -92,12 +92,31 @@ static void test_every_reserved_word_is_refused(void **state)
     assert_false(alias_is_reserved("x7Kq9aB", 7));
 }
 
+/* The syntax check alone: the same answers as alias_validate() except that a
+ * reserved word passes (lookups let it reach the store). */
+static void test_syntax_check_skips_only_the_reserved_words(void **state)
+{
+    (void)state;
+    assert_int_equal(alias_check_syntax("x7Kq9aB", 7), DOMAIN_OK);
+    assert_int_equal(alias_check_syntax("admin", 5), DOMAIN_OK);
+    assert_int_equal(alias_check_syntax("HEALTHZ", 7), DOMAIN_OK);
+    assert_int_equal(alias_check_syntax("ab", 2), DOMAIN_ERROR_ALIAS_TOO_SHORT);
+    assert_int_equal(alias_check_syntax("a.b", 3), DOMAIN_ERROR_INVALID_ALIAS);
+    char alias[ALIAS_MAX_LENGTH + 2];
+    memset(alias, 'x', sizeof alias);
+    assert_int_equal(alias_check_syntax(alias, ALIAS_MAX_LENGTH + 1), DOMAIN_ERROR_ALIAS_TOO_LONG);
+    for (const char *const *word = alias_reserved_words; *word != NULL; word++) {
+        assert_int_equal(alias_check_syntax(*word, strlen(*word)), DOMAIN_OK);
+    }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_alias_table),
         cmocka_unit_test(test_alias_length_limits),
         cmocka_unit_test(test_every_reserved_word_is_refused),
+        cmocka_unit_test(test_syntax_check_skips_only_the_reserved_words),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
