@@ -269,7 +269,9 @@ static const struct http_route *http_router_best(const struct http_router *route
     const struct http_route *best = NULL;
     for (size_t i = 0; i < router->count; i++) {
         const struct http_route *route = &router->routes[i];
-        if (strcmp(route->method, method) == 0 && http_route_matches_path(route, path) &&
+        /* The first byte rules out most other methods without a call. */
+        if (route->method[0] == method[0] && strcmp(route->method, method) == 0 &&
+            http_route_matches_path(route, path) &&
             (best == NULL || route->literal_mask > best->literal_mask)) {
             best = route;
         }
