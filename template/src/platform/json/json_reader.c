@@ -19,6 +19,22 @@
 #define JSMN_STRICT
 #include <jsmn.h>
 
+#include "platform/json/json_bytes.h"
+
+/* The release build zeroes every automatic variable
+ * (-ftrivial-auto-var-init=zero, cmake/hardening.cmake). The token and
+ * frame arrays below are sized for the largest document but only their
+ * first entries are used, each written before it is read: zeroing them was
+ * a quarter of parsing a small body. */
+#if defined(__has_attribute)
+#if __has_attribute(uninitialized)
+#define JSON_READER_UNINITIALIZED __attribute__((uninitialized))
+#endif
+#endif
+#ifndef JSON_READER_UNINITIALIZED
+#define JSON_READER_UNINITIALIZED
+#endif
+
 /* Keys longer than this are never equal to a key a caller asks for. */
 #define JSON_KEY_MAX 256
 
@@ -84,12 +100,7 @@ static bool json_number_is_valid(const char *text, size_t len)
 
 static bool json_string_has_control_chars(const char *text, size_t len)
 {
-    for (size_t i = 0; i < len; i++) {
-        if ((unsigned char)text[i] < 0x20) {
-            return true;
-        }
-    }
-    return false;
+    return json_bytes_no_control(text, 0, len) != len;
 }
 
 /* Index just past the subtree rooted at token `index`. jsmn gives every key
@@ -261,7 +272,7 @@ static int json_check_structure(const char *json, size_t len, const struct json_
                                 int count)
 {
     struct json_check check = {.json = json, .len = len, .tokens = tokens, .count = count};
-    struct json_frame stack[JSON_READER_MAX_TOKENS];
+    struct json_frame stack[JSON_READER_MAX_TOKENS] JSON_READER_UNINITIALIZED;
     int depth = 0;
     int opened = -1;
     if (!json_check_token(&check, &opened)) {
@@ -312,7 +323,7 @@ int json_reader_parse(struct json_reader *reader, const char *json, size_t len,
         capacity = JSON_READER_MAX_TOKENS;
     }
     /* jsmn wants its own token type; converting keeps jsmn out of our header. */
-    jsmntok_t raw[JSON_READER_MAX_TOKENS];
+    jsmntok_t raw[JSON_READER_MAX_TOKENS] JSON_READER_UNINITIALIZED;
     jsmn_parser parser;
     jsmn_init(&parser);
     int count = jsmn_parse(&parser, json, len, raw, (unsigned int)capacity);
@@ -350,8 +361,16 @@ static bool json_key_equals(const struct json_reader *reader, const struct json_
 {
     const char *text = reader->json + token->start;
     size_t text_len = (size_t)(token->end - token->start);
+    /* No escape decodes to more bytes than it takes, so a shorter text never
+     * matches, and one of the same length only byte for byte and without an
+     * escape. Only a longer text with an escape needs unescaping, which
+     * keeps the lookups of a typical body to one memcmp per key. */
+    if (text_len <= key_len) {
+        return text_len == key_len && memcmp(text, key, key_len) == 0 &&
+               memchr(text, '\\', text_len) == NULL;
+    }
     if (memchr(text, '\\', text_len) == NULL) {
-        return text_len == key_len && memcmp(text, key, key_len) == 0;
+        return false;
     }
     char unescaped[JSON_KEY_MAX];
     int len = json_unescape(text, text_len, unescaped, sizeof(unescaped));
@@ -562,31 +581,46 @@ static int json_decode_escape(const char *text, size_t text_len, size_t *i, char
     return 0;
 }
 
+/* Appends data to buf[0..*used) if it fits with one byte left for the NUL. */
+static bool json_unescape_put(char *buf, size_t len, size_t *used, const char *data,
+                              size_t data_len)
+{
+    if (len == 0 || data_len > len - 1 - *used) {
+        return false;
+    }
+    memcpy(buf + *used, data, data_len);
+    *used += data_len;
+    return true;
+}
+
 int json_unescape(const char *text, size_t text_len, char *buf, size_t len)
 {
     size_t used = 0;
     size_t i = 0;
     while (i < text_len) {
-        char decoded[4];
-        size_t decoded_len = 1;
+        /* Copy the run up to the next backslash or control character in one
+         * go: most strings are one such run. */
+        size_t plain = json_bytes_plain_for_reader(text, i, text_len);
+        if (plain > i && !json_unescape_put(buf, len, &used, text + i, plain - i)) {
+            return JSON_ETOO_LONG;
+        }
+        i = plain;
+        if (i == text_len) {
+            break;
+        }
         if ((unsigned char)text[i] < 0x20) {
             return JSON_EESCAPE;
         }
-        if (text[i] == '\\') {
-            i++;
-            int rc = json_decode_escape(text, text_len, &i, decoded, &decoded_len);
-            if (rc < 0) {
-                return rc;
-            }
-        } else {
-            decoded[0] = text[i++];
+        char decoded[4];
+        size_t decoded_len = 0;
+        i++; /* past the backslash */
+        int rc = json_decode_escape(text, text_len, &i, decoded, &decoded_len);
+        if (rc < 0) {
+            return rc;
         }
-        /* Keep one byte for the terminating NUL. */
-        if (len == 0 || decoded_len > len - 1 - used) {
+        if (!json_unescape_put(buf, len, &used, decoded, decoded_len)) {
             return JSON_ETOO_LONG;
         }
-        memcpy(buf + used, decoded, decoded_len);
-        used += decoded_len;
     }
     if (len == 0 || used > INT_MAX) {
         return JSON_ETOO_LONG;

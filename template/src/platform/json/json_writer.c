@@ -9,6 +9,8 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "platform/json/json_bytes.h"
+
 void json_writer_init(struct json_writer *writer, char *buf, size_t capacity)
 {
     memset(writer, 0, sizeof(*writer));
@@ -86,7 +88,8 @@ void json_writer_array_end(struct json_writer *writer)
     json_writer_close(writer, ']');
 }
 
-/* The escape for byte c, or NULL when it is written as itself. */
+/* The escape for byte c, one that json_bytes_needs_escape() picked: a short
+ * form where JSON has one, \u00XX for the other controls and DEL. */
 static const char *json_escape_of(unsigned char c, char scratch[8])
 {
     switch (c) {
@@ -107,44 +110,57 @@ static const char *json_escape_of(unsigned char c, char scratch[8])
     default:
         break;
     }
-    if (c < 0x20 || c == 0x7F) {
-        static const char hex[] = "0123456789abcdef";
-        scratch[0] = '\\';
-        scratch[1] = 'u';
-        scratch[2] = '0';
-        scratch[3] = '0';
-        scratch[4] = hex[c >> 4];
-        scratch[5] = hex[c & 0xF];
-        scratch[6] = '\0';
-        return scratch;
+    static const char hex[] = "0123456789abcdef";
+    scratch[0] = '\\';
+    scratch[1] = 'u';
+    scratch[2] = '0';
+    scratch[3] = '0';
+    scratch[4] = hex[c >> 4];
+    scratch[5] = hex[c & 0xF];
+    scratch[6] = '\0';
+    return scratch;
+}
+
+/* The general case of json_writer_quoted: value[0..plain) needs no escape,
+ * value[plain] (if plain < len) does. Kept out of line so that the common
+ * case's frame stays small (no scratch buffer, no stack canary). */
+__attribute__((noinline)) static void
+json_writer_quoted_escaping(struct json_writer *writer, const char *value, size_t plain, size_t len)
+{
+    json_writer_append(writer, "\"", 1);
+    size_t run_start = 0;
+    size_t i = plain;
+    for (;;) {
+        /* Copy each plain run in one append. */
+        json_writer_append(writer, value + run_start, i - run_start);
+        if (i == len) {
+            break;
+        }
+        char scratch[8];
+        const char *escape = json_escape_of((unsigned char)value[i], scratch);
+        json_writer_append(writer, escape, strlen(escape));
+        run_start = i + 1;
+        i = json_bytes_plain_for_writer(value, run_start, len);
     }
-    return NULL;
+    json_writer_append(writer, "\"", 1);
 }
 
 static void json_writer_quoted(struct json_writer *writer, const char *value, size_t len)
 {
-    json_writer_append(writer, "\"", 1);
-    size_t run_start = 0;
-    for (size_t i = 0; i < len; i++) {
-        /* The plain bytes (all but controls, '"', '\\' and DEL) are skipped
-         * with one test, before the scratch (zeroed per iteration by the
-         * hardening flags) and the switch: most strings have no escape. */
-        unsigned char c = (unsigned char)value[i];
-        if (c >= 0x20 && c != '"' && c != '\\' && c != 0x7F) {
-            continue;
-        }
-        char scratch[8];
-        const char *escape = json_escape_of(c, scratch);
-        if (escape == NULL) {
-            continue;
-        }
-        /* Copy the unescaped run before this byte in one go. */
-        json_writer_append(writer, value + run_start, i - run_start);
-        json_writer_append(writer, escape, strlen(escape));
-        run_start = i + 1;
+    /* Most strings have nothing to escape and fit: then the quotes and the
+     * bytes go in with one capacity check and one copy, instead of three
+     * appends (this runs for every key and string of every response). */
+    size_t plain = json_bytes_plain_for_writer(value, 0, len);
+    size_t room = writer->capacity - writer->len;
+    if (plain == len && !writer->overflow && room >= 2 && len <= room - 2) {
+        char *at = writer->buf + writer->len;
+        at[0] = '"';
+        memcpy(at + 1, value, len);
+        at[len + 1] = '"';
+        writer->len += len + 2;
+        return;
     }
-    json_writer_append(writer, value + run_start, len - run_start);
-    json_writer_append(writer, "\"", 1);
+    json_writer_quoted_escaping(writer, value, plain, len);
 }
 
 void json_writer_key(struct json_writer *writer, const char *key)

@@ -4,6 +4,7 @@
  */
 #include <setjmp.h>
 #include <stdarg.h>
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -208,6 +209,86 @@ static void test_host_label_limits(void **state)
     assert_int_equal(target_url_validate(url, (size_t)n), DOMAIN_ERROR_INVALID_HOST);
 }
 
+/* The byte rules of target_url.h, written out independently of the
+ * validator's class table: bytes refused anywhere in a URL... */
+static bool byte_is_forbidden(unsigned char c)
+{
+    return c <= 0x20 || c >= 0x7F || (c != '\0' && strchr("\"<>\\^`{|}", c) != NULL);
+}
+
+/* ...and the bytes a DNS label may hold. */
+static bool byte_is_label(unsigned char c)
+{
+    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '-' ||
+           c == '_';
+}
+
+static void test_every_byte_in_the_path(void **state)
+{
+    (void)state;
+    for (unsigned c = 0; c <= 0xFF; c++) {
+        char url[] = "https://example.com/a?b#c";
+        for (size_t pos = strlen("https://example.com/"); pos < sizeof(url) - 1; pos++) {
+            char saved = url[pos];
+            url[pos] = (char)c;
+            /* '%' is refused here because "%?b", "%b#" and "%#c" are not %XX. */
+            enum domain_error expected = byte_is_forbidden((unsigned char)c) || c == '%'
+                                             ? DOMAIN_ERROR_INVALID_URL
+                                             : DOMAIN_OK;
+            enum domain_error got = target_url_validate(url, sizeof(url) - 1);
+            if (got != expected) {
+                print_error("byte 0x%02x at %zu: expected %s, got %s\n", c, pos,
+                            domain_error_code(expected), domain_error_code(got));
+                fail();
+            }
+            url[pos] = saved;
+        }
+    }
+}
+
+/* What "http://ex?ample.com/" gives with byte c in place of '?'. */
+static enum domain_error expected_in_host(unsigned char c)
+{
+    if (byte_is_forbidden(c) || c == '%' || c == '@') {
+        return DOMAIN_ERROR_INVALID_URL; /* bad byte, bad %XX, userinfo */
+    }
+    if (c == '/' || c == '?' || c == '#') {
+        return DOMAIN_OK; /* the authority ends: host "ex" */
+    }
+    if (c == ':') {
+        return DOMAIN_ERROR_INVALID_PORT; /* port "ample.com" */
+    }
+    return byte_is_label(c) || c == '.' ? DOMAIN_OK : DOMAIN_ERROR_INVALID_HOST;
+}
+
+static void test_every_byte_in_the_host(void **state)
+{
+    (void)state;
+    for (unsigned c = 0; c <= 0xFF; c++) {
+        char url[] = "http://ex?ample.com/";
+        url[strlen("http://ex")] = (char)c;
+        enum domain_error expected = expected_in_host((unsigned char)c);
+        enum domain_error got = target_url_validate(url, sizeof(url) - 1);
+        if (got != expected) {
+            print_error("byte 0x%02x in the host: expected %s, got %s\n", c,
+                        domain_error_code(expected), domain_error_code(got));
+            fail();
+        }
+    }
+}
+
+static void test_percent_escapes_need_two_hex_digits(void **state)
+{
+    (void)state;
+    for (unsigned c = 0; c <= 0xFF; c++) {
+        char url[] = "http://example.com/%4?";
+        url[sizeof(url) - 2] = (char)c;
+        bool hex = (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F');
+        assert_int_equal(target_url_validate(url, sizeof(url) - 1),
+                         hex ? DOMAIN_OK : DOMAIN_ERROR_INVALID_URL);
+    }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -215,6 +296,9 @@ int main(void)
         cmocka_unit_test(test_url_length_limits),
         cmocka_unit_test(test_url_not_nul_terminated),
         cmocka_unit_test(test_host_label_limits),
+        cmocka_unit_test(test_every_byte_in_the_path),
+        cmocka_unit_test(test_every_byte_in_the_host),
+        cmocka_unit_test(test_percent_escapes_need_two_hex_digits),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

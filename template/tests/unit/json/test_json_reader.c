@@ -4,6 +4,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include <cmocka.h>
@@ -119,6 +120,144 @@ static void test_rejects_duplicate_keys(void **state)
     assert_int_equal(json_reader_string(&parsed.reader, "url", buf, sizeof(buf)), JSON_EDUPLICATE);
     int64_t number = 0;
     assert_int_equal(json_reader_int64(&parsed.reader, "other", &number), 0);
+}
+
+/* json_unescape on an exact-size heap copy of text, so ASan sees a read
+ * past it. */
+static int unescape_copy(const char *text, size_t text_len, char *buf, size_t len)
+{
+    char *copy = malloc(text_len > 0 ? text_len : 1);
+    assert_non_null(copy);
+    memcpy(copy, text, text_len);
+    int rc = json_unescape(copy, text_len, buf, len);
+    free(copy);
+    return rc;
+}
+
+struct escape_case {
+    const char *raw;
+    const char *decoded;
+};
+
+static void test_unescape_at_every_position(void **state)
+{
+    (void)state;
+    static const struct escape_case escapes[] = {
+        {"\\n", "\n"},
+        {"\\\\", "\\"},
+        {"\\\"", "\""},
+        {"\\/", "/"},
+        {"\\u001f", "\x1f"},
+        {"\\u00e9", "\xC3\xA9"},
+        {"\\u20AC", "\xE2\x82\xAC"},
+        {"\\uD83D\\uDE00", "\xF0\x9F\x98\x80"},
+    };
+    /* Plain runs of every length around the 8-byte blocks the scan takes,
+     * an escape at every position, and the exact buffer size as the bound. */
+    for (size_t len = 0; len <= 40; len++) {
+        for (size_t pos = 0; pos <= len; pos++) {
+            for (size_t e = 0; e < sizeof(escapes) / sizeof(escapes[0]); e++) {
+                char raw[64];
+                char expected[64];
+                char filler[41];
+                for (size_t i = 0; i < len; i++) {
+                    filler[i] = (char)(i % 2 ? 0x7F : 'a' + i % 26); /* DEL is plain here */
+                }
+                int raw_len = snprintf(raw, sizeof(raw), "%.*s%s%.*s", (int)pos, filler,
+                                       escapes[e].raw, (int)(len - pos), filler + pos);
+                int expected_len =
+                    snprintf(expected, sizeof(expected), "%.*s%s%.*s", (int)pos, filler,
+                             escapes[e].decoded, (int)(len - pos), filler + pos);
+                char buf[64];
+                size_t fit = (size_t)expected_len + 1;
+                assert_int_equal(unescape_copy(raw, (size_t)raw_len, buf, fit), expected_len);
+                assert_memory_equal(buf, expected, fit);
+                assert_int_equal(unescape_copy(raw, (size_t)raw_len, buf, fit - 1), JSON_ETOO_LONG);
+            }
+        }
+    }
+}
+
+static void test_unescape_bytes_at_every_position(void **state)
+{
+    (void)state;
+    /* Raw control characters are refused wherever they are; the bytes just
+     * above them, DEL and non-ASCII bytes are copied as they are. */
+    static const unsigned char refused[] = {0x00, 0x01, 0x0A, 0x1F};
+    static const unsigned char copied[] = {0x20, 0x21, 0x22, 0x2F, 0x5B, 0x5D, 0x7F, 0x80, 0xFF};
+    for (size_t text_len = 1; text_len <= 40; text_len++) {
+        for (size_t pos = 0; pos < text_len; pos++) {
+            char raw[40];
+            char buf[41];
+            memset(raw, 'u', text_len);
+            for (size_t b = 0; b < sizeof(refused); b++) {
+                raw[pos] = (char)refused[b];
+                assert_int_equal(unescape_copy(raw, text_len, buf, sizeof(buf)), JSON_EESCAPE);
+            }
+            for (size_t b = 0; b < sizeof(copied); b++) {
+                raw[pos] = (char)copied[b];
+                assert_int_equal(unescape_copy(raw, text_len, buf, sizeof(buf)), (int)text_len);
+                assert_memory_equal(buf, raw, text_len);
+                assert_int_equal(buf[text_len], '\0');
+            }
+            /* A plain run that does not fit is too long, even before a bad
+             * byte: a buffer of pos bytes holds pos - 1 and the NUL. */
+            raw[pos] = 0x01;
+            size_t len = pos;
+            if (len > 0) {
+                assert_int_equal(unescape_copy(raw, text_len, buf, len), JSON_ETOO_LONG);
+            }
+        }
+    }
+}
+
+static void test_control_character_in_any_string_position(void **state)
+{
+    (void)state;
+    for (size_t len = 1; len <= 24; len++) {
+        for (size_t pos = 0; pos < len; pos++) {
+            char json[64];
+            char value[25];
+            memset(value, 'v', len);
+            value[len] = '\0';
+            value[pos] = '\x1f';
+            int n = snprintf(json, sizeof(json), "{\"k\":\"%s\"}", value);
+            struct json_reader reader;
+            struct json_token tokens[4];
+            assert_int_equal(json_reader_parse(&reader, json, (size_t)n, tokens, 4), JSON_EINVALID);
+            value[pos] = ' ';
+            n = snprintf(json, sizeof(json), "{\"k\":\"%s\"}", value);
+            assert_int_equal(json_reader_parse(&reader, json, (size_t)n, tokens, 4), 0);
+        }
+    }
+}
+
+static void test_matches_keys_written_with_escapes(void **state)
+{
+    (void)state;
+    struct parsed parsed;
+    char buf[8];
+    /* Longer raw text than the key: matched after unescaping. */
+    assert_int_equal(parse(&parsed, "{\"u\\u0072l\":\"a\"}"), 0);
+    assert_int_equal(json_reader_string(&parsed.reader, "url", buf, sizeof(buf)), 1);
+    assert_int_equal(parse(&parsed, "{\"\\u0075\\u0072\\u006c\":\"b\"}"), 0);
+    assert_int_equal(json_reader_string(&parsed.reader, "url", buf, sizeof(buf)), 1);
+    assert_string_equal(buf, "b");
+    assert_int_equal(parse(&parsed, "{\"ur\\u006d\":\"a\"}"), 0);
+    assert_int_equal(json_reader_string(&parsed.reader, "url", buf, sizeof(buf)), JSON_EMISSING);
+    /* Same length as the key, with an escape: the raw bytes equal the key's
+     * but the decoded key is shorter, so it must not match... */
+    assert_int_equal(parse(&parsed, "{\"u\\rl\":\"c\"}"), 0);
+    assert_int_equal(json_reader_string(&parsed.reader, "u\\rl", buf, sizeof(buf)), JSON_EMISSING);
+    /* ...while the key it decodes to does. */
+    assert_int_equal(json_reader_string(&parsed.reader, "u\rl", buf, sizeof(buf)), 1);
+    /* Shorter and longer plain keys never match. */
+    assert_int_equal(parse(&parsed, "{\"ur\":1,\"urls\":2}"), 0);
+    assert_int_equal(json_reader_string(&parsed.reader, "url", buf, sizeof(buf)), JSON_EMISSING);
+    /* An escaped spelling and a plain one of the same key are duplicates in
+     * either order. */
+    assert_int_equal(parse(&parsed, "{\"u\\u0072l\":\"a\",\"url\":\"b\"}"), 0);
+    assert_int_equal(json_reader_string(&parsed.reader, "url", buf, sizeof(buf)), JSON_EDUPLICATE);
 }
 
 static void test_rejects_invalid_json(void **state)
@@ -266,6 +405,10 @@ int main(void)
         cmocka_unit_test(test_string_length_bound),
         cmocka_unit_test(test_distinguishes_lookup_errors),
         cmocka_unit_test(test_rejects_duplicate_keys),
+        cmocka_unit_test(test_unescape_at_every_position),
+        cmocka_unit_test(test_unescape_bytes_at_every_position),
+        cmocka_unit_test(test_control_character_in_any_string_position),
+        cmocka_unit_test(test_matches_keys_written_with_escapes),
         cmocka_unit_test(test_rejects_invalid_json),
         cmocka_unit_test(test_accepts_valid_numbers_and_literals),
         cmocka_unit_test(test_number_out_of_range),
