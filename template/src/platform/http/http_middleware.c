@@ -11,7 +11,7 @@
 #include <errno.h>
 
 /* The release build zeroes every automatic variable
- * (-ftrivial-auto-var-init=zero, hardening/flags.cmake): for the steps
+ * (-ftrivial-auto-var-init=zero, cmake/hardening.cmake): for the steps
  * array that was half the cost of a chain. Each element read is written
  * first, so it is exempt. */
 #if defined(__has_attribute)
