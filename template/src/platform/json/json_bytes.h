@@ -70,60 +70,64 @@ static inline uint64_t json_bytes_unescape_hits(uint64_t word)
     return borrows & ~word & JSON_BYTES_HIGHS;
 }
 
+/* The byte forms of the same tests, for the bytes around a hit. */
+static inline bool json_bytes_stops_reader(unsigned char c)
+{
+    return c < 0x20 || c == '\\';
+}
+
+static inline bool json_bytes_is_control(unsigned char c)
+{
+    return c < 0x20;
+}
+
+static inline uint64_t json_bytes_control_hits(uint64_t word)
+{
+    return json_bytes_below(word, 0x20);
+}
+
 /*
- * Every scan has the same shape: whole blocks while they are clean; then,
- * for a string of at least 8 bytes, the last 8 bytes as one more block
- * (overlapping bytes already known clean, so a clean block means the rest
- * is clean); bytes only from a block with a hit, or for strings under 8.
+ * The one scan: whole blocks while they are clean; then, for a string of at
+ * least 8 bytes, the last 8 bytes as one more block (overlapping bytes
+ * already known clean, so a clean block means the rest is clean); bytes only
+ * from a block with a hit, or for strings under 8. Returns the index of the
+ * first byte of text[i..len) that `stops`, or len. The tests are passed as
+ * functions so each caller's copy is inlined with its own (always inline:
+ * the point is that no call is left in the loop).
  */
+static inline __attribute__((always_inline)) size_t
+json_bytes_scan(const char *text, size_t i, size_t len, uint64_t (*block_hits)(uint64_t),
+                bool (*stops)(unsigned char))
+{
+    while (len - i >= 8 && block_hits(json_bytes_load(text + i)) == 0) {
+        i += 8;
+    }
+    if (i < len && len - i < 8 && len >= 8 && block_hits(json_bytes_load(text + len - 8)) == 0) {
+        return len;
+    }
+    while (i < len && !stops((unsigned char)text[i])) {
+        i++;
+    }
+    return i;
+}
 
 /* Index of the first byte of text[i..len) the writer escapes, or len. */
 static inline size_t json_bytes_plain_for_writer(const char *text, size_t i, size_t len)
 {
-    while (len - i >= 8 && json_bytes_escape_hits(json_bytes_load(text + i)) == 0) {
-        i += 8;
-    }
-    if (i < len && len - i < 8 && len >= 8 &&
-        json_bytes_escape_hits(json_bytes_load(text + len - 8)) == 0) {
-        return len;
-    }
-    while (i < len && !json_bytes_needs_escape((unsigned char)text[i])) {
-        i++;
-    }
-    return i;
+    return json_bytes_scan(text, i, len, json_bytes_escape_hits, json_bytes_needs_escape);
 }
 
 /* Index of the first backslash or control character in text[i..len), or
  * len: where a JSON string body stops being copied as it is. */
 static inline size_t json_bytes_plain_for_reader(const char *text, size_t i, size_t len)
 {
-    while (len - i >= 8 && json_bytes_unescape_hits(json_bytes_load(text + i)) == 0) {
-        i += 8;
-    }
-    if (i < len && len - i < 8 && len >= 8 &&
-        json_bytes_unescape_hits(json_bytes_load(text + len - 8)) == 0) {
-        return len;
-    }
-    while (i < len && (unsigned char)text[i] >= 0x20 && text[i] != '\\') {
-        i++;
-    }
-    return i;
+    return json_bytes_scan(text, i, len, json_bytes_unescape_hits, json_bytes_stops_reader);
 }
 
 /* Index of the first control character in text[i..len), or len. */
 static inline size_t json_bytes_no_control(const char *text, size_t i, size_t len)
 {
-    while (len - i >= 8 && json_bytes_below(json_bytes_load(text + i), 0x20) == 0) {
-        i += 8;
-    }
-    if (i < len && len - i < 8 && len >= 8 &&
-        json_bytes_below(json_bytes_load(text + len - 8), 0x20) == 0) {
-        return len;
-    }
-    while (i < len && (unsigned char)text[i] >= 0x20) {
-        i++;
-    }
-    return i;
+    return json_bytes_scan(text, i, len, json_bytes_control_hits, json_bytes_is_control);
 }
 
 #endif
