@@ -29,8 +29,8 @@ struct url_span {
  * since the checks below run over every byte of every URL shortened. A byte
  * not listed has no class: control characters, space, DEL, non-ASCII and
  * the "<>\\^`{|} that RFC 3986 never allows unencoded and that would break
- * out of HTML attributes or quotes. '%' is listed without URL_PLAIN: it is
- * allowed only as the start of a %XX escape, which is checked separately.
+ * out of HTML attributes or quotes. '%' has no class either: it is allowed
+ * only as the start of a %XX escape, which is checked separately.
  */
 enum {
     URL_PLAIN = 1,  /* may appear as itself */
