@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "domain/link.h"
+#include "platform/compiler/compiler.h"
 #include "platform/http/http_request.h"
 #include "platform/http/http_response.h"
 #include "platform/http/http_router.h"
@@ -21,12 +22,11 @@
 /* How long past the request's deadline recording an Idempotency-Key's
  * outcome may take: SQLite's busy timeout, a few PostgreSQL round trips. */
 #define LINK_HTTP_IDEMPOTENCY_FINISH_MS 5000
-/* For the large locals of the request handlers (a struct link is 2 KiB, the
- * URL buffer as much): the hardened build's -ftrivial-auto-var-init=zero
+/* The large locals of the request handlers (a struct link is 2 KiB, the URL
+ * buffer as much) are marked COMPILER_UNINITIALIZED: the hardened build
  * would clear them on every request, and each is written by the call that
  * fills it before anything reads it (and not read at all when that call
  * fails). Resolve and shorten each spent ~270 instructions per buffer. */
-#define LINK_HTTP_UNINITIALIZED __attribute__((uninitialized))
 
 int link_http_status_for(enum domain_error error)
 {
@@ -126,7 +126,7 @@ static long render_link(const struct link_http *api, const struct link *link, in
                         char *buf, size_t capacity)
 {
     char created_at[TIME_RFC3339_MS_SIZE];
-    char short_url[LINK_HTTP_BASE_URL_MAX + LINK_CODE_MAX + 2] LINK_HTTP_UNINITIALIZED;
+    char short_url[LINK_HTTP_BASE_URL_MAX + LINK_CODE_MAX + 2] COMPILER_UNINITIALIZED;
     struct json_writer writer;
 
     (void)time_format_rfc3339_ms(link->created_at_ms, created_at);
@@ -156,7 +156,7 @@ static int respond_link(const struct link_http *api, struct http_response *respo
     /* Sized for the worst case (13 KiB) and written before it is read: the
      * hardened build's -ftrivial-auto-var-init=zero would otherwise clear
      * it on every response, a third of a shorten's instructions. */
-    char body[LINK_JSON_MAX] LINK_HTTP_UNINITIALIZED;
+    char body[LINK_JSON_MAX] COMPILER_UNINITIALIZED;
     long len = render_link(api, link, with_hits, body, sizeof(body));
     if (len < 0) {
         return (int)len;
@@ -212,11 +212,11 @@ static int handle_shorten(struct http_request *request, struct http_response *re
                           void *user_data)
 {
     const struct link_http *api = user_data;
-    struct json_token tokens[SHORTEN_MAX_TOKENS] LINK_HTTP_UNINITIALIZED;
+    struct json_token tokens[SHORTEN_MAX_TOKENS] COMPILER_UNINITIALIZED;
     struct json_reader reader;
-    char url[LINK_URL_MAX + 1] LINK_HTTP_UNINITIALIZED;
+    char url[LINK_URL_MAX + 1] COMPILER_UNINITIALIZED;
     char alias[LINK_CODE_MAX + 1];
-    struct link link LINK_HTTP_UNINITIALIZED;
+    struct link link COMPILER_UNINITIALIZED;
 
     int rc =
         json_reader_parse(&reader, request->body, request->body_len, tokens, SHORTEN_MAX_TOKENS);
@@ -278,7 +278,7 @@ static int handle_resolve(struct http_request *request, struct http_response *re
 {
     const struct link_http *api = user_data;
     const char *code = http_request_param(request, "code");
-    struct link link LINK_HTTP_UNINITIALIZED;
+    struct link link COMPILER_UNINITIALIZED;
 
     enum domain_error error =
         link_service_resolve(api->links, request->ctx, code, strlen(code), &link);
@@ -301,7 +301,7 @@ static int handle_stats(struct http_request *request, struct http_response *resp
 {
     const struct link_http *api = user_data;
     const char *code = http_request_param(request, "code");
-    struct link link LINK_HTTP_UNINITIALIZED;
+    struct link link COMPILER_UNINITIALIZED;
 
     enum domain_error error =
         link_service_stats(api->links, request->ctx, code, strlen(code), &link);

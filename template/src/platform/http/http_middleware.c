@@ -10,18 +10,11 @@
 
 #include <errno.h>
 
-/* The release build zeroes every automatic variable
- * (-ftrivial-auto-var-init=zero, cmake/hardening.cmake): for the steps
- * array that was half the cost of a chain. Each element read is written
- * first, so it is exempt. */
-#if defined(__has_attribute)
-#if __has_attribute(uninitialized)
-#define HTTP_MIDDLEWARE_UNINITIALIZED __attribute__((uninitialized))
-#endif
-#endif
-#ifndef HTTP_MIDDLEWARE_UNINITIALIZED
-#define HTTP_MIDDLEWARE_UNINITIALIZED
-#endif
+#include "platform/compiler/compiler.h"
+
+/* The steps array is exempt from the hardened build's zeroing
+ * (compiler.h): zeroing it was half the cost of a chain, and each element
+ * read is written first. */
 
 struct http_chain {
     http_endpoint_fn endpoint;
@@ -53,7 +46,7 @@ int http_middleware_run(const struct http_middleware *chain, size_t count,
     /* http_server_create refuses such a chain; skipping it (and an auth
      * step in it) would be worse than failing the request. */
     if (count <= HTTP_MIDDLEWARE_MAX && (chain != NULL || count == 0)) {
-        struct http_next steps[HTTP_MIDDLEWARE_MAX + 1] HTTP_MIDDLEWARE_UNINITIALIZED;
+        struct http_next steps[HTTP_MIDDLEWARE_MAX + 1] COMPILER_UNINITIALIZED;
         /* Field by field: a compound literal here compiled to a memcpy
          * call per step. */
         for (size_t i = 0; i < count; i++) {
