@@ -44,26 +44,80 @@ static size_t reference_escape(const char *text, size_t len, char *out)
     return n;
 }
 
-/* Every length from 1 to 40 (the eight-at-a-time path, the overlapping
- * tail and the byte loop), an escaped byte at every offset. */
+/* Escapes text[0..len) both ways and compares. The text ends where its
+ * allocation ends, so a read past it is an ASan error, and the output sits
+ * between guard bytes, so a write outside what the escape returns (before
+ * the start, or past the end) is seen. */
+static void check_escape(const unsigned char *bytes, size_t len)
+{
+    enum {
+        GUARD = 16
+    };
+    char *text = malloc(len > 0 ? len : 1);
+    assert_non_null(text);
+    char *end = text + (len > 0 ? len : 1);
+    memcpy(end - len, bytes, len);
+    char expected[64 * LOG_ESCAPE_MAX];
+    assert_true(len <= 64);
+    size_t expected_len = reference_escape(end - len, len, expected);
+    char out[GUARD + 64 * LOG_ESCAPE_MAX + GUARD];
+    memset(out, '#', sizeof(out));
+    char *got_end = log_format_escape(out + GUARD, end - len, len);
+    assert_int_equal((size_t)(got_end - (out + GUARD)), expected_len);
+    assert_memory_equal(out + GUARD, expected, expected_len);
+    for (size_t i = 0; i < GUARD; i++) {
+        assert_int_equal(out[i], '#');
+    }
+    for (char *at = got_end; at < out + sizeof(out); at++) {
+        assert_int_equal(*at, '#');
+    }
+    free(text);
+}
+
+/* Every length from 0 to 40 (the one-to-three, four-to-eight and
+ * nine-to-sixteen single tests, the word loop and its overlapping tail),
+ * each of the 256 byte values at every position, among plain bytes of a
+ * few kinds (next to the escaped ones, high bytes). */
 static void test_escape_agrees_with_the_reference(void **state)
 {
     (void)state;
-    static const unsigned char specials[] = {'"', '\\', 0x01, '\n', 0x1F, 0x7F, 0xC3, 'x'};
-    for (size_t len = 1; len <= 40; len++) {
-        for (size_t offset = 0; offset < len; offset++) {
-            for (size_t s = 0; s < sizeof(specials); s++) {
-                char text[41];
-                memset(text, 'a', len);
-                text[offset] = (char)specials[s];
-                char expected[41 * LOG_ESCAPE_MAX];
-                size_t expected_len = reference_escape(text, len, expected);
-                char got[41 * LOG_ESCAPE_MAX];
-                size_t got_len = (size_t)(log_format_escape(got, text, len) - got);
-                assert_int_equal(got_len, expected_len);
-                assert_memory_equal(got, expected, expected_len);
+    static const unsigned char fills[] = {'a', ' ', '~', '!', '#', '[', ']', 0x80, 0xFF};
+    for (size_t len = 0; len <= 40; len++) {
+        for (size_t f = 0; f < sizeof(fills); f++) {
+            unsigned char text[40];
+            memset(text, fills[f], sizeof(text));
+            check_escape(text, len);
+            for (size_t offset = 0; offset < len; offset++) {
+                for (unsigned c = 0; c < 256; c++) {
+                    text[offset] = (unsigned char)c;
+                    check_escape(text, len);
+                }
+                text[offset] = fills[f];
             }
         }
+    }
+}
+
+/* Random strings of 0 to 64 bytes, mostly plain, with a few bytes to
+ * escape here and there (several in one word, one at each end). */
+static void test_escape_agrees_on_random_strings(void **state)
+{
+    (void)state;
+    uint64_t seed = UINT64_C(0x9E3779B97F4A7C15);
+    for (int round = 0; round < 200000; round++) {
+        seed ^= seed << 13;
+        seed ^= seed >> 7;
+        seed ^= seed << 17;
+        size_t len = (size_t)(seed % 65);
+        unsigned char text[64];
+        uint64_t bits = seed;
+        for (size_t i = 0; i < len; i++) {
+            bits = bits * UINT64_C(6364136223846793005) + UINT64_C(1442695040888963407);
+            unsigned char c = (unsigned char)(bits >> 56);
+            /* One byte in eight is any byte at all, the rest printable. */
+            text[i] = (bits >> 40) % 8 == 0 ? c : (unsigned char)(0x20 + c % 0x5F);
+        }
+        check_escape(text, len);
     }
 }
 
@@ -269,6 +323,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_escape_agrees_with_the_reference),
+        cmocka_unit_test(test_escape_agrees_on_random_strings),
         cmocka_unit_test(test_number_writers_match_printf),
         cmocka_unit_test(test_time_cache_matches_time_format),
         cmocka_unit_test(test_access_line_equals_the_generic_line),
