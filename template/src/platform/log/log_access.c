@@ -51,19 +51,21 @@ struct log_access_line {
 };
 
 /* Whether the line fits `capacity` even at its worst case, which is also
- * when log_format_entry() would not cut it: then both write the same. */
+ * when log_format_entry() would not cut it: then both write the same. That
+ * is LOG_ESCAPE_MAX * (sum of the lengths) <= room, taken as one sum (a
+ * loop of six checks was a tenth of the line): a length over `capacity`
+ * cannot fit, and once none is, the sum and its product cannot wrap. */
 static bool log_access_fits(const struct log_access_line *line, size_t capacity)
 {
-    size_t strings[] = {line->request_id_len, line->trace_id_len,     line->method_len,
-                        line->route_len,      line->access->path_len, line->peer_len};
     size_t room = capacity - LOG_FORMAT_RESERVE - LOG_ACCESS_FIXED;
-    for (size_t i = 0; i < sizeof(strings) / sizeof(strings[0]); i++) {
-        if (strings[i] > room / LOG_ESCAPE_MAX) {
-            return false;
-        }
-        room -= strings[i] * LOG_ESCAPE_MAX;
+    size_t any = line->request_id_len | line->trace_id_len | line->method_len | line->route_len |
+                 line->access->path_len | line->peer_len;
+    if (any > capacity) {
+        return false;
     }
-    return true;
+    size_t total = line->request_id_len + line->trace_id_len + line->method_len + line->route_len +
+                   line->access->path_len + line->peer_len;
+    return total <= room / LOG_ESCAPE_MAX;
 }
 
 static size_t log_access_render(void *arg, char *buf, size_t capacity, const char *time_text)

@@ -388,8 +388,31 @@ static size_t log_digit_count(uint64_t value)
     return count;
 }
 
+/* value < 1000, the usual status, size and whole milliseconds of an
+ * access-log line: written with one compare per digit count and no loop,
+ * where the generic writer cost some seventy instructions for "302". */
+static inline __attribute__((always_inline)) char *log_small_digits(char *at, unsigned value)
+{
+    if (value < 10) {
+        at[0] = (char)('0' + value);
+        return at + 1;
+    }
+    if (value < 100) {
+        at[0] = (char)('0' + value / 10);
+        at[1] = (char)('0' + value % 10);
+        return at + 2;
+    }
+    at[0] = (char)('0' + value / 100);
+    at[1] = (char)('0' + value / 10 % 10);
+    at[2] = (char)('0' + value % 10);
+    return at + 3;
+}
+
 char *log_format_u64(char *at, uint64_t value)
 {
+    if (value < 1000) {
+        return log_small_digits(at, (unsigned)value);
+    }
     char *end = at + log_digit_count(value);
     (void)log_u64_digits(value, end);
     return end;
@@ -602,6 +625,10 @@ static void log_format_time(int64_t unix_ms, char out[TIME_RFC3339_MS_SIZE])
 
 const char *log_time_cache_text(struct log_time_cache *cache, int64_t unix_ms)
 {
+    if (cache->ready && cache->unix_ms == unix_ms) {
+        return cache->text; /* a busy worker writes many lines a millisecond */
+    }
+    cache->unix_ms = unix_ms;
     int64_t second = unix_ms / 1000;
     if (!cache->ready || cache->second != second || unix_ms < 0 || unix_ms > LOG_TIME_MAX_MS) {
         log_format_time(unix_ms, cache->text);

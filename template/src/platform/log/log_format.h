@@ -49,11 +49,13 @@ struct log_key_cache {
     struct log_key_cache_entry slots[LOG_KEY_CACHE_SLOTS];
 };
 
-/* The time of the last line, formatted: lines in the same second differ
- * only in the milliseconds, so the calendar arithmetic runs once a second.
+/* The time of the last line, formatted: lines in the same millisecond
+ * share it as it is, and lines in the same second differ only in the
+ * milliseconds, so the calendar arithmetic runs once a second.
  * Not thread-safe (the logger keeps one per buffer). Zeroed is empty. */
 struct log_time_cache {
-    int64_t second; /* unix_ms / 1000 of `text` */
+    int64_t unix_ms; /* of `text`, when ready */
+    int64_t second;  /* unix_ms / 1000 */
     bool ready;
     char text[TIME_RFC3339_MS_SIZE];
 };

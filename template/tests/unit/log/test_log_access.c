@@ -121,6 +121,24 @@ static void test_escape_agrees_on_random_strings(void **state)
     }
 }
 
+/* The three writers for one value, against printf. */
+static void check_number_writers(int64_t value)
+{
+    char got[32];
+    char expected[48];
+    *log_format_i64(got, value) = '\0';
+    snprintf(expected, sizeof(expected), "%" PRId64, value);
+    assert_string_equal(got, expected);
+    uint64_t magnitude = value < 0 ? 0 - (uint64_t)value : (uint64_t)value;
+    *log_format_u64(got, magnitude) = '\0';
+    snprintf(expected, sizeof(expected), "%" PRIu64, magnitude);
+    assert_string_equal(got, expected);
+    *log_format_thousandths(got, value) = '\0';
+    snprintf(expected, sizeof(expected), "%s%" PRIu64 ".%03u", value < 0 ? "-" : "",
+             magnitude / 1000, (unsigned)(magnitude % 1000));
+    assert_string_equal(got, expected);
+}
+
 static void test_number_writers_match_printf(void **state)
 {
     (void)state;
@@ -141,6 +159,17 @@ static void test_number_writers_match_printf(void **state)
     char got[32];
     *log_format_u64(got, UINT64_MAX) = '\0';
     assert_string_equal(got, "18446744073709551615");
+    /* Every value the short writer takes and well past it, both signs,
+     * and each power of ten and its neighbours. */
+    for (int64_t value = -20000; value <= 20000; value++) {
+        check_number_writers(value);
+    }
+    for (int64_t power = 10; power <= INT64_MAX / 10; power *= 10) {
+        for (int64_t delta = -1; delta <= 1; delta++) {
+            check_number_writers(power + delta);
+            check_number_writers(-(power + delta));
+        }
+    }
 }
 
 /* The cache against time_format_rfc3339_ms() over the same second, the
@@ -163,6 +192,18 @@ static void test_time_cache_matches_time_format(void **state)
         253402300800000LL,
         253402300799998LL,
         5,
+        1709164800123LL,
+        /* The same millisecond again, around another of its second and
+         * around out-of-range ones. */
+        1709164800123LL,
+        1709164800124LL,
+        1709164800123LL,
+        1709164800123LL,
+        -1,
+        -1,
+        1709164800123LL,
+        253402300800000LL,
+        253402300800000LL,
         1709164800123LL,
     };
     struct log_time_cache cache;
@@ -319,6 +360,45 @@ static void test_access_line_equals_the_generic_line(void **state)
     check_lines_agree(LOG_FORMAT_TEXT, with_lengths, count);
 }
 
+/* Lines at the edge of the fast path's room check: one string at a time
+ * is made of bytes that escape to six ("\\u0001"), at lengths around where
+ * the worst case stops fitting, so a check that forgot a string, or
+ * allowed more than the room, renders a line longer than the generic one
+ * (which cuts it). */
+static void test_access_line_at_the_room_limit(void **state)
+{
+    (void)state;
+    enum {
+        STRINGS = 6,
+        LENGTHS = 9
+    };
+    static const size_t lengths[LENGTHS] = {560, 600, 620, 630, 640, 650, 660, 700, 900};
+    static char worst[LENGTHS][901];
+    struct log_access accesses[STRINGS * LENGTHS];
+    size_t count = 0;
+    for (size_t l = 0; l < LENGTHS; l++) {
+        memset(worst[l], 0x01, lengths[l]);
+        worst[l][lengths[l]] = '\0';
+        for (size_t field = 0; field < STRINGS; field++) {
+            struct log_access access = {.request_id = "0123456789abcdef-42",
+                                        .trace_id = "4bf92f3577b34da6a3ce929d0e0e4736",
+                                        .method = "GET",
+                                        .route = "/{code}",
+                                        .path = "/abc123",
+                                        .status = 302,
+                                        .bytes = 0,
+                                        .duration_us = 123,
+                                        .peer = "127.0.0.1"};
+            const char **strings[STRINGS] = {&access.request_id, &access.trace_id, &access.method,
+                                             &access.route,      &access.path,     &access.peer};
+            *strings[field] = worst[l];
+            access.path_len = strlen(access.path);
+            accesses[count++] = access;
+        }
+    }
+    check_lines_agree(LOG_FORMAT_JSON, accesses, count);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -327,6 +407,7 @@ int main(void)
         cmocka_unit_test(test_number_writers_match_printf),
         cmocka_unit_test(test_time_cache_matches_time_format),
         cmocka_unit_test(test_access_line_equals_the_generic_line),
+        cmocka_unit_test(test_access_line_at_the_room_limit),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
