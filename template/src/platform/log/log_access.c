@@ -13,6 +13,7 @@
 
 #include <string.h>
 
+#include "platform/log/log_escape.h"
 #include "platform/log/log_format.h"
 
 /* Copies a literal: sizeof - 1 is a constant, so memcpy becomes moves. */
@@ -79,17 +80,17 @@ static size_t log_access_render(void *arg, char *buf, size_t capacity, const cha
     memcpy(at, time_text, TIME_RFC3339_MS_SIZE - 1);
     at += TIME_RFC3339_MS_SIZE - 1;
     at = LOG_ACCESS_PUT(at, LOG_ACCESS_REQUEST_ID);
-    at = log_format_escape(at, access->request_id, line->request_id_len);
+    at = log_escape(at, access->request_id, line->request_id_len);
     if (line->trace_id_len > 0) {
         at = LOG_ACCESS_PUT(at, LOG_ACCESS_TRACE_ID);
-        at = log_format_escape(at, access->trace_id, line->trace_id_len);
+        at = log_escape(at, access->trace_id, line->trace_id_len);
     }
     at = LOG_ACCESS_PUT(at, LOG_ACCESS_METHOD);
-    at = log_format_escape(at, access->method, line->method_len);
+    at = log_escape(at, access->method, line->method_len);
     at = LOG_ACCESS_PUT(at, LOG_ACCESS_ROUTE);
-    at = log_format_escape(at, access->route, line->route_len);
+    at = log_escape(at, access->route, line->route_len);
     at = LOG_ACCESS_PUT(at, LOG_ACCESS_PATH);
-    at = log_format_escape(at, access->path, access->path_len);
+    at = log_escape(at, access->path, access->path_len);
     at = LOG_ACCESS_PUT(at, LOG_ACCESS_STATUS);
     at = log_format_i64(at, access->status);
     at = LOG_ACCESS_PUT(at, LOG_ACCESS_BYTES);
@@ -97,7 +98,7 @@ static size_t log_access_render(void *arg, char *buf, size_t capacity, const cha
     at = LOG_ACCESS_PUT(at, LOG_ACCESS_DURATION);
     at = log_format_thousandths(at, access->duration_us);
     at = LOG_ACCESS_PUT(at, LOG_ACCESS_PEER);
-    at = log_format_escape(at, access->peer, line->peer_len);
+    at = log_escape(at, access->peer, line->peer_len);
     at = LOG_ACCESS_PUT(at, LOG_ACCESS_TAIL);
     return (size_t)(at - buf);
 }

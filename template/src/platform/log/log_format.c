@@ -12,6 +12,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "platform/log/log_escape.h"
 #include "platform/time/time_format.h"
 
 /* LOG_FORMAT_RESERVE (log_format.h) is the room kept for
@@ -95,44 +96,11 @@ static void log_put_escape(struct log_out *out, unsigned char c)
     log_put(out, escape, len);
 }
 
-#define LOG_ONES UINT64_C(0x0101010101010101)
-#define LOG_HIGHS UINT64_C(0x8080808080808080)
-
-/* True when no byte of the eight in `word` needs a JSON escape (control,
- * '"', '\\', DEL). Each term borrows into a byte's high bit when that byte
- * is below 0x20 or equal to the xor-ed constant ("has a zero byte" on
- * word ^ k); every constant is below 0x80, so one `& ~word` drops the
- * borrows of bytes >= 0x80 for all the terms at once. Exact as a yes/no
- * answer, which is all this needs. Always inlined: as a call it cost a
- * third of a short string's escape. */
-static inline __attribute__((always_inline)) bool log_word_is_plain(uint64_t word)
-{
-    uint64_t borrows = (word - LOG_ONES * 0x20) | ((word ^ (LOG_ONES * '"')) - LOG_ONES) |
-                       ((word ^ (LOG_ONES * '\\')) - LOG_ONES) |
-                       ((word ^ (LOG_ONES * 0x7F)) - LOG_ONES);
-    return (borrows & ~word & LOG_HIGHS) == 0;
-}
-
-static inline __attribute__((always_inline)) uint64_t log_load64(const char *at)
-{
-    uint64_t word = 0;
-    memcpy(&word, at, sizeof(word));
-    return word;
-}
-
-static inline __attribute__((always_inline)) uint32_t log_load32(const char *at)
-{
-    uint32_t half = 0;
-    memcpy(&half, at, sizeof(half));
-    return half;
-}
-
-/* The slow path: text[0..len) byte by byte, for a string with a byte to
+/* The slow path (log_escape.h): byte by byte, for a string with a byte to
  * escape somewhere in it. Kept out of line so that the fast paths calling
  * it need no saved registers (a third of a short string's cost was the
  * prologue and epilogue this loop brought into them). */
-static __attribute__((noinline, cold)) char *log_escape_bytes(char *at, const char *text,
-                                                              size_t len)
+__attribute__((noinline, cold)) char *log_escape_bytes(char *at, const char *text, size_t len)
 {
     for (size_t i = 0; i < len; i++) {
         unsigned char c = (unsigned char)text[i];
@@ -145,18 +113,18 @@ static __attribute__((noinline, cold)) char *log_escape_bytes(char *at, const ch
     return at;
 }
 
-/* Longer strings: eight bytes at a time (one test, one 8-byte copy when
+/* More than sixteen bytes (log_escape.h): eight bytes at a time (one test, one 8-byte copy when
  * none needs escaping, else that word byte by byte); a tail shorter than
  * eight is tested as the last eight bytes and copied over the output's
  * last bytes. That is right whatever came before: the overlapped bytes
  * passed the test, so they are plain, and a plain byte's output is itself,
  * the last bytes written. */
-static __attribute__((noinline)) char *log_escape_long(char *at, const char *text, size_t len)
+char *log_escape_long(char *at, const char *text, size_t len)
 {
     size_t i = 0;
     for (; len - i >= sizeof(uint64_t); i += sizeof(uint64_t)) {
-        uint64_t word = log_load64(text + i);
-        if (log_word_is_plain(word)) {
+        uint64_t word = log_escape_load64(text + i);
+        if (log_escape_word_is_plain(word)) {
             memcpy(at, &word, sizeof(word));
             at += sizeof(word);
         } else {
@@ -167,65 +135,17 @@ static __attribute__((noinline)) char *log_escape_long(char *at, const char *tex
     if (left == 0) {
         return at;
     }
-    uint64_t word = log_load64(text + len - sizeof(word));
-    if (!log_word_is_plain(word)) {
+    uint64_t word = log_escape_load64(text + len - sizeof(word));
+    if (!log_escape_word_is_plain(word)) {
         return log_escape_bytes(at, text + i, left);
     }
     memcpy(at - (sizeof(word) - left), &word, sizeof(word));
     return at + left;
 }
 
-/* Escapes text[0..len) to `at` without bounds checks: the caller has made
- * room for LOG_ESCAPE_MAX bytes per input byte. Reads stay within
- * text[0..len). Up to sixteen bytes, which covers the method, the route,
- * the peer and most paths, the whole string is one test of one word,
- * loaded as two overlapping halves: eight-byte halves from nine bytes up,
- * four-byte ones from four, else the first, middle and last byte (all of
- * them for one to three) padded with spaces. A byte loop with a table
- * lookup per byte cost five times as much. The common case (nothing to
- * escape) is copied the same way, as the two halves. */
-static char *log_escape_raw(char *at, const char *text, size_t len)
-{
-    if (len > 2 * sizeof(uint64_t)) {
-        return log_escape_long(at, text, len);
-    }
-    if (len > sizeof(uint64_t)) {
-        uint64_t head = log_load64(text);
-        uint64_t tail = log_load64(text + len - sizeof(tail));
-        if (log_word_is_plain(head) && log_word_is_plain(tail)) {
-            memcpy(at + len - sizeof(tail), &tail, sizeof(tail));
-            memcpy(at, &head, sizeof(head));
-            return at + len;
-        }
-    } else if (len >= sizeof(uint32_t)) {
-        uint32_t head = log_load32(text);
-        uint32_t tail = log_load32(text + len - sizeof(tail));
-        if (log_word_is_plain(head | (uint64_t)tail << 32)) {
-            memcpy(at + len - sizeof(tail), &tail, sizeof(tail));
-            memcpy(at, &head, sizeof(head));
-            return at + len;
-        }
-    } else if (len > 0) {
-        unsigned char first = (unsigned char)text[0];
-        unsigned char middle = (unsigned char)text[len / 2];
-        unsigned char last = (unsigned char)text[len - 1];
-        uint64_t word =
-            (LOG_ONES * ' ' << 24) | (uint64_t)last << 16 | (uint64_t)middle << 8 | first;
-        if (log_word_is_plain(word)) {
-            at[len - 1] = (char)last;
-            at[len / 2] = (char)middle;
-            at[0] = (char)first;
-            return at + len;
-        }
-    } else {
-        return at;
-    }
-    return log_escape_bytes(at, text, len);
-}
-
 char *log_format_escape(char *at, const char *text, size_t len)
 {
-    return log_escape_raw(at, text, len);
+    return log_escape(at, text, len);
 }
 
 /* Room for escaping key and value at the worst case, plus 6 bytes of
@@ -548,7 +468,7 @@ static void log_put_field(struct log_out *out, enum log_format format,
             memcpy(at, field->key, key_len);
             at += key_len;
         } else {
-            at = log_escape_raw(at, field->key, key_len);
+            at = log_format_escape(at, field->key, key_len);
         }
         *at++ = '"';
         *at++ = ':';
@@ -557,7 +477,7 @@ static void log_put_field(struct log_out *out, enum log_format format,
             at += value_len;
         } else {
             *at++ = '"';
-            at = log_escape_raw(at, string, value_len);
+            at = log_format_escape(at, string, value_len);
             *at++ = '"';
         }
         out->len = (size_t)(at - out->buf);
@@ -663,7 +583,7 @@ static size_t log_utf8_cut(const char *text, size_t len, size_t max)
 static void log_put_message(struct log_out *out, const char *message, size_t len, bool *truncated)
 {
     if (log_room_for(out, 0, len)) {
-        out->len = (size_t)(log_escape_raw(out->buf + out->len, message, len) - out->buf);
+        out->len = (size_t)(log_format_escape(out->buf + out->len, message, len) - out->buf);
         return;
     }
     size_t mark = out->len;

@@ -87,7 +87,8 @@ bool log_key_is_sensitive(const char *key);
  * log_format_entry() writes for the same value, with no bounds checks: the
  * caller has made room. Each returns the end of what it wrote.
  */
-/* JSON string contents of text[0..len): room for LOG_ESCAPE_MAX * len. */
+/* JSON string contents of text[0..len): room for LOG_ESCAPE_MAX * len.
+ * log_escape() (log_escape.h) is the same, inlined. */
 char *log_format_escape(char *at, const char *text, size_t len);
 /* Decimal, room for 20 bytes. */
 char *log_format_u64(char *at, uint64_t value);
