@@ -25,6 +25,7 @@
 #include "platform/http/http_router.h"
 #include "platform/http/http_server.h"
 #include "platform/log/log.h"
+#include "platform/runtime/runtime.h"
 
 #include "http_client.h"
 #include "http_test_support.h"
@@ -470,6 +471,81 @@ static void test_request_id_is_taken_or_made(void **state)
     exchange_free(x);
 }
 
+/* The made id for the counter at `base`: "<prefix>-<number>" as printf
+ * writes the number, for the shard this thread counts in. */
+static void expect_made_id(struct http_request_ids *ids, const struct http_middleware *chain,
+                           uint64_t base)
+{
+    unsigned shard = runtime_worker_index() % HTTP_REQUEST_ID_SHARDS;
+    atomic_store(&ids->shards[shard].next, base);
+    struct exchange_fixture *x = exchange_new("GET", "/x");
+    (void)http_middleware_run(chain, 1, id_endpoint, NULL, &x->request, &x->response);
+    char expected[HTTP_REQUEST_ID_LEN];
+    snprintf(expected, sizeof(expected), "%s-%llu", ids->prefix,
+             (unsigned long long)(base + shard + 1));
+    assert_string_equal(x->request.request_id, expected);
+    exchange_free(x);
+}
+
+/* The number in a made id, written two digits at a time, against printf:
+ * every number up to 20,000, each power of ten and its neighbours, and the
+ * largest the counter can reach. */
+static void test_request_id_numbers_match_printf(void **state)
+{
+    (void)state;
+    static struct http_request_ids ids;
+    assert_int_equal(http_request_ids_init(&ids), 0);
+    struct http_middleware chain[1] = {http_request_id_middleware(&ids)};
+    for (uint64_t base = 0; base <= 20000; base++) {
+        expect_made_id(&ids, chain, base);
+    }
+    for (uint64_t power = 10; power <= UINT64_MAX / 10; power *= 10) {
+        for (uint64_t delta = 0; delta < 40; delta++) {
+            expect_made_id(&ids, chain, power - 20 + delta);
+        }
+    }
+    for (uint64_t delta = 0; delta < 20; delta++) {
+        expect_made_id(&ids, chain, UINT64_MAX - HTTP_REQUEST_ID_SHARDS - delta);
+    }
+}
+
+/* The first X-Request-Id and the first traceparent count, in any case,
+ * whatever comes before, between and after them (names of the same
+ * length, the other header, later copies): as http_request_header(). */
+static void test_request_id_headers_first_one_wins(void **state)
+{
+    (void)state;
+    static struct http_request_ids ids;
+    assert_int_equal(http_request_ids_init(&ids), 0);
+    struct http_middleware chain[1] = {http_request_id_middleware(&ids)};
+    static const char valid_trace[] = "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01";
+    static const char other_trace[] = "00-11111111111111111111111111111111-00f067aa0ba902b7-01";
+
+    struct exchange_fixture *x = exchange_new("GET", "/x");
+    exchange_add_header(x, "X-Request-Ix", "not-this");
+    exchange_add_header(x, "traceparenx", other_trace);
+    exchange_add_header(x, "TraceParent", valid_trace);
+    exchange_add_header(x, "Host", "b");
+    exchange_add_header(x, "x-REQUEST-id", "first");
+    exchange_add_header(x, "X-Request-Id", "second");
+    exchange_add_header(x, "traceparent", other_trace);
+    (void)http_middleware_run(chain, 1, id_endpoint, NULL, &x->request, &x->response);
+    assert_string_equal(x->request.request_id, "first");
+    assert_string_equal(x->request.trace_id, "4bf92f3577b34da6a3ce929d0e0e4736");
+    exchange_free(x);
+
+    /* The first copy is the one judged: invalid ones are not skipped. */
+    x = exchange_new("GET", "/x");
+    exchange_add_header(x, "traceparent", "garbage");
+    exchange_add_header(x, "X-Request-Id", "bad id");
+    exchange_add_header(x, "traceparent", valid_trace);
+    exchange_add_header(x, "X-Request-Id", "good-id");
+    (void)http_middleware_run(chain, 1, id_endpoint, NULL, &x->request, &x->response);
+    assert_int_equal(strncmp(x->request.request_id, ids.prefix, 16), 0);
+    assert_string_equal(x->request.trace_id, "");
+    exchange_free(x);
+}
+
 /* ---- in the real server ------------------------------------------------------ */
 
 struct server_seen {
@@ -599,6 +675,8 @@ int main(void)
         cmocka_unit_test(test_errors_log_each_failure_once),
         cmocka_unit_test(test_routes_have_classes),
         cmocka_unit_test(test_request_id_is_taken_or_made),
+        cmocka_unit_test(test_request_id_numbers_match_printf),
+        cmocka_unit_test(test_request_id_headers_first_one_wins),
         cmocka_unit_test(test_server_runs_the_chain_after_routing),
         cmocka_unit_test(test_server_refuses_a_bad_chain),
     };
