@@ -328,14 +328,22 @@ static inline __attribute__((always_inline)) char *log_small_digits(char *at, un
     return at + 3;
 }
 
-char *log_format_u64(char *at, uint64_t value)
+/* Any value, out of line: the short writer above is the common case. */
+static char *log_format_u64_long(char *at, uint64_t value)
 {
-    if (value < 1000) {
-        return log_small_digits(at, (unsigned)value);
-    }
     char *end = at + log_digit_count(value);
     (void)log_u64_digits(value, end);
     return end;
+}
+
+static inline __attribute__((always_inline)) char *log_format_u64_inline(char *at, uint64_t value)
+{
+    return value < 1000 ? log_small_digits(at, (unsigned)value) : log_format_u64_long(at, value);
+}
+
+char *log_format_u64(char *at, uint64_t value)
+{
+    return log_format_u64_inline(at, value);
 }
 
 char *log_format_i64(char *at, int64_t value)
@@ -343,7 +351,7 @@ char *log_format_i64(char *at, int64_t value)
     if (value < 0) {
         *at++ = '-';
     }
-    return log_format_u64(at, value < 0 ? 0 - (uint64_t)value : (uint64_t)value);
+    return log_format_u64_inline(at, value < 0 ? 0 - (uint64_t)value : (uint64_t)value);
 }
 
 char *log_format_thousandths(char *at, int64_t value)
@@ -352,7 +360,7 @@ char *log_format_thousandths(char *at, int64_t value)
         *at++ = '-';
     }
     uint64_t magnitude = value < 0 ? 0 - (uint64_t)value : (uint64_t)value;
-    at = log_format_u64(at, magnitude / 1000);
+    at = log_format_u64_inline(at, magnitude / 1000);
     unsigned fraction = (unsigned)(magnitude % 1000);
     at[0] = '.';
     at[1] = (char)('0' + fraction / 100);
