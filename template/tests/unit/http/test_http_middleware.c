@@ -6,6 +6,7 @@
  */
 #define _GNU_SOURCE /* usleep */
 #include <errno.h>
+#include <inttypes.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stdatomic.h>
@@ -480,9 +481,9 @@ static void expect_made_id(struct http_request_ids *ids, const struct http_middl
     atomic_store(&ids->shards[shard].next, base);
     struct exchange_fixture *x = exchange_new("GET", "/x");
     (void)http_middleware_run(chain, 1, id_endpoint, NULL, &x->request, &x->response);
+    uint64_t number = base + shard + 1;
     char expected[HTTP_REQUEST_ID_LEN];
-    snprintf(expected, sizeof(expected), "%s-%llu", ids->prefix,
-             (unsigned long long)(base + shard + 1));
+    snprintf(expected, sizeof(expected), "%s-%" PRIu64, ids->prefix, number);
     assert_string_equal(x->request.request_id, expected);
     exchange_free(x);
 }
