@@ -12,6 +12,9 @@
 #include <unistd.h>
 
 #define START_TIMEOUT_MS 20000
+/* How long a teardown lets a left-over service stop on SIGTERM (an ASan
+ * build writes its report on the way out) before SIGKILL. */
+#define RELEASE_TIMEOUT_MS 5000
 #define MAX_ARGS 32
 
 extern char **environ;
@@ -41,6 +44,9 @@ static int parse_port(const char *text)
 
 void test_service_drain_output(struct test_service *service)
 {
+    if (service->output_fd < 0) {
+        return;
+    }
     for (;;) {
         size_t room = sizeof(service->output) - 1 - service->output_len;
         if (room == 0) {
@@ -94,12 +100,27 @@ static void exec_child(int output_fd, const char *binary, const char *const *ext
     _exit(127);
 }
 
+/* After a failed start: no caller would stop a child it was never given,
+ * so one still running is killed here; what it printed is kept. */
+static void discard_child(struct test_service *service)
+{
+    if (service->pid > 0) {
+        kill(service->pid, SIGKILL);
+        waitpid(service->pid, NULL, 0);
+        service->pid = -1;
+    }
+    test_service_drain_output(service);
+    close(service->output_fd);
+    service->output_fd = -1;
+}
+
 bool test_service_start(struct test_service *service, const char *binary,
                         const char *const *extra_args, const char *const *extra_env)
 {
     int pipe_fds[2];
     memset(service, 0, sizeof(*service));
     service->pid = -1;
+    service->output_fd = -1;
     if (pipe(pipe_fds) != 0) {
         return false;
     }
@@ -127,13 +148,17 @@ bool test_service_start(struct test_service *service, const char *binary,
         const char *line = strstr(service->output, prefix);
         if (line != NULL && strchr(line, '\n') != NULL) {
             service->port = parse_port(line + strlen(prefix));
-            return service->port > 0;
+            if (service->port > 0) {
+                return true;
+            }
+            break;
         }
         if (waitpid(pid, NULL, WNOHANG) == pid) {
             service->pid = -1;
-            return false;
+            break;
         }
     }
+    discard_child(service);
     return false;
 }
 
@@ -156,6 +181,7 @@ int test_service_stop(struct test_service *service, int signal_number, int timeo
             service->pid = -1;
             test_service_drain_output(service);
             close(service->output_fd);
+            service->output_fd = -1;
             return -1;
         }
         struct timespec pause = {.tv_sec = 0, .tv_nsec = 10L * 1000 * 1000};
@@ -164,6 +190,7 @@ int test_service_stop(struct test_service *service, int signal_number, int timeo
     service->pid = -1;
     test_service_drain_output(service);
     close(service->output_fd);
+    service->output_fd = -1;
     if (WIFEXITED(status)) {
         return WEXITSTATUS(status);
     }
@@ -177,6 +204,44 @@ bool test_service_stop_clean(struct test_service *service, int signal_number, in
         fprintf(stderr, "the service exited with %d; it printed:\n%s\n", status, service->output);
     }
     return status == 0;
+}
+
+void test_service_release(struct test_service *service)
+{
+    if (service->pid <= 0) {
+        return;
+    }
+    pid_t pid = service->pid;
+    int status = test_service_stop(service, SIGTERM, RELEASE_TIMEOUT_MS);
+    if (status < 0) {
+        fprintf(stderr, "the test left the service (pid %d) running; killed it\n", (int)pid);
+    } else {
+        fprintf(stderr, "the test left the service (pid %d) running; it exited with %d\n", (int)pid,
+                status);
+    }
+}
+
+int test_service_setup(void **state)
+{
+    struct test_service *service = calloc(1, sizeof(*service));
+    if (service == NULL) {
+        return -1;
+    }
+    service->pid = -1;
+    service->output_fd = -1;
+    *state = service;
+    return 0;
+}
+
+int test_service_teardown(void **state)
+{
+    struct test_service *service = *state;
+    if (service != NULL) {
+        test_service_release(service);
+        free(service);
+        *state = NULL;
+    }
+    return 0;
 }
 
 int test_service_run_to_exit(const char *binary, const char *const *args, const char *const *env,

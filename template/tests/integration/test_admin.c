@@ -131,7 +131,7 @@ static void admin_get(int port, const char *path, const char *authorization,
 
 static void test_token_guards_debug_endpoints_only(void **state)
 {
-    (void)state;
+    struct test_service *service = *state;
     char path[] = "/tmp/hexsvc-admin-token-XXXXXX";
     int fd = mkstemp(path);
     assert_true(fd >= 0);
@@ -140,9 +140,8 @@ static void test_token_guards_debug_endpoints_only(void **state)
     char token_file[128];
     snprintf(token_file, sizeof(token_file), "HEXSVC_ADMIN_TOKEN_FILE=%s", path);
     const char *env[] = {"HEXSVC_ADMIN_ADDRESS=0.0.0.0:0", token_file, NULL};
-    static struct test_service service;
-    assert_true(test_service_start(&service, HEXSVC_BINARY, NULL, env));
-    int port = admin_port(&service);
+    assert_true(test_service_start(service, HEXSVC_BINARY, NULL, env));
+    int port = admin_port(service);
     static struct test_http_response response;
 
     admin_get(port, "/debug/fibers", NULL, &response);
@@ -170,21 +169,20 @@ static void test_token_guards_debug_endpoints_only(void **state)
     admin_get(port, "/metrics", NULL, &response);
     assert_int_equal(response.status, 200);
     assert_non_null(strstr(response.body, "# TYPE runtime_fibers_alive gauge"));
-    assert_int_equal(test_service_stop(&service, SIGTERM, 10000), 0);
+    assert_int_equal(test_service_stop(service, SIGTERM, 10000), 0);
     unlink(path);
 }
 
 static void test_readyz_fails_as_soon_as_draining_starts(void **state)
 {
-    (void)state;
+    struct test_service *service = *state;
     const char *env[] = {"HEXSVC_ADMIN_ADDRESS=127.0.0.1:0", "HEXSVC_DRAIN_DELAY=2s", NULL};
-    static struct test_service service;
-    assert_true(test_service_start(&service, HEXSVC_BINARY, NULL, env));
-    int port = admin_port(&service);
+    assert_true(test_service_start(service, HEXSVC_BINARY, NULL, env));
+    int port = admin_port(service);
     static struct test_http_response response;
     admin_get(port, "/readyz", NULL, &response);
     assert_int_equal(response.status, 200);
-    assert_int_equal(kill(service.pid, SIGTERM), 0);
+    assert_int_equal(kill(service->pid, SIGTERM), 0);
     /* The drain delay keeps the listener open while readiness fails. */
     int status = 0;
     for (int tries = 0; tries < 40 && status != 503; tries++) {
@@ -195,7 +193,7 @@ static void test_readyz_fails_as_soon_as_draining_starts(void **state)
     }
     assert_int_equal(status, 503);
     assert_non_null(strstr(response.body, "\"code\":\"shutting_down\""));
-    assert_int_equal(test_service_stop(&service, 0, 10000), 0);
+    assert_int_equal(test_service_stop(service, 0, 10000), 0);
 }
 
 int main(void)
@@ -204,8 +202,8 @@ int main(void)
         cmocka_unit_test(test_address_parsing_and_loopback),
         cmocka_unit_test(test_token_helpers),
         cmocka_unit_test(test_refuses_a_public_admin_listener_without_token),
-        cmocka_unit_test(test_token_guards_debug_endpoints_only),
-        cmocka_unit_test(test_readyz_fails_as_soon_as_draining_starts),
+        test_service_unit_test(test_token_guards_debug_endpoints_only),
+        test_service_unit_test(test_readyz_fails_as_soon_as_draining_starts),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

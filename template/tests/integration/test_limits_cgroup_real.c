@@ -22,7 +22,6 @@
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
-#include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -52,10 +51,12 @@ struct cgroup_env {
     char child[LIMITS_PATH_MAX + 64];
     int version;
     bool moved;
-    pid_t service; /* killed by the teardown if a failed assertion left it */
 };
 
 static struct cgroup_env env;
+/* Static, not on the test's stack: the teardown releases it if a failed
+ * assertion left it running in the cgroup it is about to remove. */
+static struct test_service service;
 
 static bool write_file(const char *dir, const char *name, const char *text)
 {
@@ -140,11 +141,7 @@ static bool enter_limited_cgroup(void)
 static int leave_cgroup(void **state)
 {
     (void)state;
-    if (env.service > 0) {
-        kill(env.service, SIGKILL);
-        (void)waitpid(env.service, NULL, 0);
-        env.service = 0;
-    }
+    test_service_release(&service);
     if (env.moved) {
         char pid[32];
         snprintf(pid, sizeof(pid), "%d", (int)getpid());
@@ -198,9 +195,7 @@ static void test_memory_limit_sheds_instead_of_oom(void **state)
     static const char *const args[] = {
         "--store",     "memory",      "--drain-delay", "0", "--admin-address",
         "127.0.0.1:0", "--log-level", "warn",          NULL};
-    struct test_service service;
     assert_true(test_service_start(&service, HEXSVC_BINARY, args, NULL));
-    env.service = service.pid;
     test_service_drain_output(&service);
     assert_non_null(strstr(service.output, "90% of cgroup v"));
 
@@ -273,7 +268,6 @@ static void test_memory_limit_sheds_instead_of_oom(void **state)
     }
     free(response);
     assert_true(normal);
-    env.service = 0;
     assert_int_equal(test_service_stop(&service, SIGTERM, 20000), 0);
     assert_int_equal(oom_kills(), 0);
     uint64_t peak = 0;

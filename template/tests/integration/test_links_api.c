@@ -170,25 +170,24 @@ static void test_unknown_code_and_wrong_method(void **state)
 static void test_default_public_url_names_the_bound_port(void **state)
 {
     static struct test_http_response response;
-    static struct test_service second;
+    struct test_service *second = *state;
     static const char *const env[] = {"HEXSVC_STORE=memory", "HEXSVC_WORKERS=2", NULL};
     char code[80], short_url[160], expected[160];
-    (void)state;
     unsetenv("HEXSVC_PUBLIC_URL");
-    assert_true(test_service_start(&second, HEXSVC_BINARY, NULL, env));
-    assert_true(second.port > 0);
+    assert_true(test_service_start(second, HEXSVC_BINARY, NULL, env));
+    assert_true(second->port > 0);
     /* Each request on a connection of its own: the kernel spreads them
      * over both workers' listeners. */
     for (int i = 0; i < 6; i++) {
-        assert_true(test_http_request(second.port, "POST", "/api/v1/links",
+        assert_true(test_http_request(second->port, "POST", "/api/v1/links",
                                       "{\"url\":\"https://example.com/port\"}", &response));
         assert_int_equal(response.status, 201);
         json_field(response.body, "code", code, sizeof(code));
         json_field(response.body, "short_url", short_url, sizeof(short_url));
-        snprintf(expected, sizeof(expected), "http://localhost:%d/%s", second.port, code);
+        snprintf(expected, sizeof(expected), "http://localhost:%d/%s", second->port, code);
         assert_string_equal(short_url, expected);
     }
-    assert_int_equal(test_service_stop(&second, SIGTERM, 15000), 0);
+    assert_int_equal(test_service_stop(second, SIGTERM, 15000), 0);
 }
 
 #define CLIENTS 8
@@ -278,7 +277,7 @@ int main(void)
         cmocka_unit_test(test_refused_urls_are_422),
         cmocka_unit_test(test_unknown_code_and_wrong_method),
         cmocka_unit_test(test_concurrent_keep_alive_clients),
-        cmocka_unit_test(test_default_public_url_names_the_bound_port),
+        test_service_unit_test(test_default_public_url_names_the_bound_port),
     };
     return cmocka_run_group_tests(tests, start_service, stop_service);
 }

@@ -244,27 +244,26 @@ static char pg_url[PG_TEST_URL_MAX];
 
 static void test_replicas_share_keys(void **state)
 {
-    static struct test_service second;
+    struct test_service *second = *state;
     static struct test_http_response response;
     char code[80], again_code[80];
-    (void)state;
-    assert_true(test_service_start(&second, HEXSVC_BINARY, NULL, service_env));
+    assert_true(test_service_start(second, HEXSVC_BINARY, NULL, service_env));
     /* A retry that lands on the other replica replays the first answer. */
     const char *body = "{\"url\":\"https://example.com/replica\"}";
     assert_true(post_link("replica-1", body, &response));
     assert_int_equal(response.status, 201);
     json_field(response.body, "code", code, sizeof(code));
-    assert_true(post_link_to(second.port, "replica-1", body, &response));
+    assert_true(post_link_to(second->port, "replica-1", body, &response));
     assert_int_equal(response.status, 201);
     assert_true(replayed(&response));
     json_field(response.body, "code", again_code, sizeof(again_code));
     assert_string_equal(again_code, code);
     assert_true(
-        post_link_to(second.port, "replica-1", "{\"url\":\"https://example.com/x\"}", &response));
+        post_link_to(second->port, "replica-1", "{\"url\":\"https://example.com/x\"}", &response));
     assert_error(&response, 422, "idempotency_key_reused");
     /* A burst split between both replicas still makes one link. */
-    race_one_key("replica-race", service.port, second.port);
-    assert_true(test_service_stop_clean(&second, SIGTERM, 15000));
+    race_one_key("replica-race", service.port, second->port);
+    assert_true(test_service_stop_clean(second, SIGTERM, 15000));
 }
 
 int main(void)
@@ -294,7 +293,7 @@ int main(void)
             cmocka_unit_test(test_recorded_conflict_is_replayed),
             cmocka_unit_test(test_bad_keys_are_named),
             cmocka_unit_test(test_racing_retries_make_one_link),
-            cmocka_unit_test(test_replicas_share_keys),
+            test_service_unit_test(test_replicas_share_keys),
         };
         /* An empty schema: the keys above are fixed, and must be new. */
         if (pg_test_reset(pg_url) != 0) {

@@ -3,6 +3,7 @@
  * settings and their errors, the routes every service has, and stopping on
  * SIGINT and SIGTERM with exit status 0.
  */
+#include <errno.h>
 #include <setjmp.h>
 #include <signal.h>
 #include <stdarg.h>
@@ -87,37 +88,35 @@ static void test_bad_settings_are_refused_by_name(void **state)
 
 static void test_serves_health_and_sample_route(void **state)
 {
-    (void)state;
-    static struct test_service service;
+    struct test_service *service = *state;
     static struct test_http_response response;
-    assert_true(test_service_start(&service, HEXSVC_BINARY, NULL, NULL));
+    assert_true(test_service_start(service, HEXSVC_BINARY, NULL, NULL));
 
-    assert_true(test_http_request(service.port, "GET", "/healthz", NULL, &response));
+    assert_true(test_http_request(service->port, "GET", "/healthz", NULL, &response));
     assert_int_equal(response.status, 200);
     assert_string_equal(response.body, "{\"status\":\"ok\"}");
 
-    assert_true(test_http_request(service.port, "GET", "/api/v1/time", NULL, &response));
+    assert_true(test_http_request(service->port, "GET", "/api/v1/time", NULL, &response));
     assert_int_equal(response.status, 200);
     assert_non_null(strstr(response.body, "\"time\":\"20"));
     assert_non_null(strstr(response.body, "Z\"}"));
 
-    assert_true(test_http_request(service.port, "GET", "/no/such/route", NULL, &response));
+    assert_true(test_http_request(service->port, "GET", "/no/such/route", NULL, &response));
     assert_int_equal(response.status, 404);
     assert_non_null(strstr(response.body, "\"error\":{\"code\":"));
 
-    assert_true(test_service_stop_clean(&service, SIGTERM, 15000));
+    assert_true(test_service_stop_clean(service, SIGTERM, 15000));
 }
 
 /* The public server's limits are settings: both are far below the
  * defaults (1 MiB body, 8 KiB headers), so only the settings refuse these. */
 static void test_server_limits_are_settings(void **state)
 {
-    (void)state;
-    static struct test_service service;
+    struct test_service *service = *state;
     static struct test_http_response response;
     static char request[4096];
     const char *env[] = {"HEXSVC_MAX_BODY_BYTES=64", "HEXSVC_MAX_HEADER_BYTES=1024", NULL};
-    assert_true(test_service_start(&service, HEXSVC_BINARY, NULL, env));
+    assert_true(test_service_start(service, HEXSVC_BINARY, NULL, env));
 
     char body[101];
     memset(body, 'a', 100);
@@ -127,7 +126,7 @@ static void test_server_limits_are_settings(void **state)
                        "Content-Length: 100\r\nConnection: close\r\n\r\n%s",
                        body);
     assert_true(len > 0 && (size_t)len < sizeof(request));
-    assert_true(test_http_exchange(service.port, request, (size_t)len, &response));
+    assert_true(test_http_exchange(service->port, request, (size_t)len, &response));
     assert_int_equal(response.status, 413);
     assert_non_null(strstr(response.body, "\"error\":{\"code\":"));
 
@@ -138,15 +137,15 @@ static void test_server_limits_are_settings(void **state)
         snprintf(request, sizeof(request),
                  "GET /healthz HTTP/1.1\r\nHost: t\r\nX-Pad: %s\r\nConnection: close\r\n\r\n", pad);
     assert_true(len > 0 && (size_t)len < sizeof(request));
-    assert_true(test_http_exchange(service.port, request, (size_t)len, &response));
+    assert_true(test_http_exchange(service->port, request, (size_t)len, &response));
     assert_int_equal(response.status, 431);
     assert_non_null(strstr(response.body, "\"error\":{\"code\":"));
 
     /* Under both limits the same server still answers. */
-    assert_true(test_http_request(service.port, "GET", "/healthz", NULL, &response));
+    assert_true(test_http_request(service->port, "GET", "/healthz", NULL, &response));
     assert_int_equal(response.status, 200);
 
-    assert_true(test_service_stop_clean(&service, SIGTERM, 15000));
+    assert_true(test_service_stop_clean(service, SIGTERM, 15000));
 }
 
 /* A connection whose reads give up after 3 s: far above the 300 ms the
@@ -167,13 +166,12 @@ static int connect_impatient(int port)
  * HEXSVC_IDLE_TIMEOUT. */
 static void test_timeout_settings_reach_the_server(void **state)
 {
-    (void)state;
-    static struct test_service service;
+    struct test_service *service = *state;
     static struct test_http_response response;
     const char *env[] = {"HEXSVC_HEADER_TIMEOUT=300ms", "HEXSVC_IDLE_TIMEOUT=300ms", NULL};
-    assert_true(test_service_start(&service, HEXSVC_BINARY, NULL, env));
+    assert_true(test_service_start(service, HEXSVC_BINARY, NULL, env));
 
-    int fd = connect_impatient(service.port);
+    int fd = connect_impatient(service->port);
     assert_true(fd >= 0);
     const char partial[] = "GET /healthz HTTP/1.1\r\nHost: t\r\nX-Slow: ";
     assert_true(test_http_send(fd, partial, sizeof(partial) - 1));
@@ -183,7 +181,7 @@ static void test_timeout_settings_reach_the_server(void **state)
     assert_true(test_http_peer_closed(fd));
     close(fd);
 
-    fd = connect_impatient(service.port);
+    fd = connect_impatient(service->port);
     assert_true(fd >= 0);
     const char request[] = "GET /healthz HTTP/1.1\r\nHost: t\r\n\r\n";
     assert_true(test_http_send(fd, request, sizeof(request) - 1));
@@ -192,16 +190,15 @@ static void test_timeout_settings_reach_the_server(void **state)
     assert_true(test_http_peer_closed(fd)); /* idle past 300 ms: closed */
     close(fd);
 
-    assert_true(test_service_stop_clean(&service, SIGTERM, 15000));
+    assert_true(test_service_stop_clean(service, SIGTERM, 15000));
 }
 
 static void test_sigint_stops_cleanly(void **state)
 {
-    (void)state;
-    static struct test_service service;
-    assert_true(test_service_start(&service, HEXSVC_BINARY, NULL, NULL));
-    assert_true(test_service_stop_clean(&service, SIGINT, 15000));
-    assert_non_null(strstr(service.output, "SIGINT"));
+    struct test_service *service = *state;
+    assert_true(test_service_start(service, HEXSVC_BINARY, NULL, NULL));
+    assert_true(test_service_stop_clean(service, SIGINT, 15000));
+    assert_non_null(strstr(service->output, "SIGINT"));
 }
 
 /* Polls the child's output for `text` for up to five seconds. */
@@ -230,8 +227,7 @@ static void write_config(const char *path, const char *text)
  * that no longer parses changes nothing. */
 static void test_sighup_reloads_the_log_level(void **state)
 {
-    (void)state;
-    static struct test_service service;
+    struct test_service *service = *state;
     static struct test_http_response response;
     char path[] = "/tmp/hexsvc-reload-XXXXXX";
     int fd = mkstemp(path);
@@ -239,26 +235,43 @@ static void test_sighup_reloads_the_log_level(void **state)
     close(fd);
     write_config(path, "log_level = warn\n");
     const char *args[] = {"--config", path, NULL};
-    assert_true(test_service_start(&service, HEXSVC_BINARY, args, NULL));
+    assert_true(test_service_start(service, HEXSVC_BINARY, args, NULL));
 
-    assert_true(test_http_request(service.port, "GET", "/healthz", NULL, &response));
+    assert_true(test_http_request(service->port, "GET", "/healthz", NULL, &response));
     assert_int_equal(response.status, 200);
     write_config(path, "log_level = info\n");
-    kill(service.pid, SIGHUP);
-    assert_true(output_shows(&service, "\"msg\":\"settings reloaded\",\"log_level\":\"info\""));
+    kill(service->pid, SIGHUP);
+    assert_true(output_shows(service, "\"msg\":\"settings reloaded\",\"log_level\":\"info\""));
     /* Only the request after the reload is logged. */
-    assert_null(strstr(service.output, "\"msg\":\"request\""));
-    assert_true(test_http_request(service.port, "GET", "/healthz", NULL, &response));
-    assert_true(output_shows(&service, "\"msg\":\"request\""));
+    assert_null(strstr(service->output, "\"msg\":\"request\""));
+    assert_true(test_http_request(service->port, "GET", "/healthz", NULL, &response));
+    assert_true(output_shows(service, "\"msg\":\"request\""));
 
     write_config(path, "log_level = loud\n");
-    kill(service.pid, SIGHUP);
-    assert_true(output_shows(&service, "nothing changed"));
-    assert_non_null(strstr(service.output, "'loud'"));
+    kill(service->pid, SIGHUP);
+    assert_true(output_shows(service, "nothing changed"));
+    assert_non_null(strstr(service->output, "'loud'"));
 
-    int status = test_service_stop(&service, SIGTERM, 15000);
+    int status = test_service_stop(service, SIGTERM, 15000);
     unlink(path);
     assert_int_equal(status, 0);
+}
+
+/* The fixture behind every test here that starts the service: its
+ * teardown stops and reaps a child the test left running, as a failed
+ * assertion does, so no process is left (not even a zombie). */
+static void test_teardown_releases_a_running_service(void **state)
+{
+    (void)state;
+    void *fixture = NULL;
+    assert_int_equal(test_service_setup(&fixture), 0);
+    struct test_service *service = fixture;
+    assert_true(test_service_start(service, HEXSVC_BINARY, NULL, NULL));
+    pid_t pid = service->pid;
+    assert_int_equal(test_service_teardown(&fixture), 0);
+    assert_null(fixture);
+    assert_int_equal(kill(pid, 0), -1);
+    assert_int_equal(errno, ESRCH);
 }
 
 int main(void)
@@ -267,11 +280,12 @@ int main(void)
         cmocka_unit_test(test_version_and_help),
         cmocka_unit_test(test_check_config_redacts_secrets),
         cmocka_unit_test(test_bad_settings_are_refused_by_name),
-        cmocka_unit_test(test_serves_health_and_sample_route),
-        cmocka_unit_test(test_server_limits_are_settings),
-        cmocka_unit_test(test_timeout_settings_reach_the_server),
-        cmocka_unit_test(test_sigint_stops_cleanly),
-        cmocka_unit_test(test_sighup_reloads_the_log_level),
+        test_service_unit_test(test_serves_health_and_sample_route),
+        test_service_unit_test(test_server_limits_are_settings),
+        test_service_unit_test(test_timeout_settings_reach_the_server),
+        test_service_unit_test(test_sigint_stops_cleanly),
+        test_service_unit_test(test_sighup_reloads_the_log_level),
+        cmocka_unit_test(test_teardown_releases_a_running_service),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -89,7 +89,7 @@ static void sleep_ms(long ms)
 
 static void test_sigterm_under_keep_alive_load_loses_nothing(void **state)
 {
-    (void)state;
+    struct test_service *service = *state;
     /* Access logs off: thousands of lines would only fill the pipe. */
     static const char *const args[] = {STORE_ARGS "--drain-delay",
                                        "0",
@@ -98,9 +98,8 @@ static void test_sigterm_under_keep_alive_load_loses_nothing(void **state)
                                        "--log-level",
                                        "warn",
                                        NULL};
-    struct test_service service;
-    assert_true(test_service_start(&service, HEXSVC_BINARY, args, NULL));
-    struct load load = {.port = service.port};
+    assert_true(test_service_start(service, HEXSVC_BINARY, args, NULL));
+    struct load load = {.port = service->port};
     pthread_t threads[CLIENTS];
     for (size_t i = 0; i < CLIENTS; i++) {
         assert_int_equal(pthread_create(&threads[i], NULL, client_main, &load), 0);
@@ -111,24 +110,24 @@ static void test_sigterm_under_keep_alive_load_loses_nothing(void **state)
     }
     assert_true(atomic_load(&load.answered) >= WARMUP_REQUESTS);
     atomic_store(&load.signalled, true);
-    assert_int_equal(kill(service.pid, SIGTERM), 0);
+    assert_int_equal(kill(service->pid, SIGTERM), 0);
     for (size_t i = 0; i < CLIENTS; i++) {
         pthread_join(threads[i], NULL);
     }
-    int status = test_service_stop(&service, 0, 20000);
-    test_service_drain_output(&service);
+    int status = test_service_stop(service, 0, 20000);
+    test_service_drain_output(service);
     printf("answered %u, closed by server %u, failed after signal %u\n",
            atomic_load(&load.answered), atomic_load(&load.closed_by_server),
            atomic_load(&load.failed_after_signal));
     assert_int_equal(atomic_load(&load.failed_before_signal), 0);
     assert_int_equal(status, 0);
-    assert_non_null(strstr(service.output, "SIGTERM received, draining"));
-    assert_non_null(strstr(service.output, "stopped cleanly"));
+    assert_non_null(strstr(service->output, "SIGTERM received, draining"));
+    assert_non_null(strstr(service->output, "stopped cleanly"));
 }
 
 static void test_second_sigterm_exits_at_once(void **state)
 {
-    (void)state;
+    struct test_service *service = *state;
     /* A drain delay far longer than the wait below: only the second signal
      * can explain an exit within it. */
     static const char *const args[] = {STORE_ARGS "--drain-delay",
@@ -138,31 +137,30 @@ static void test_second_sigterm_exits_at_once(void **state)
                                        "--log-level",
                                        "warn",
                                        NULL};
-    struct test_service service;
-    assert_true(test_service_start(&service, HEXSVC_BINARY, args, NULL));
-    assert_int_equal(kill(service.pid, SIGTERM), 0);
-    for (int i = 0; i < 500 && strstr(service.output, "draining") == NULL; i++) {
+    assert_true(test_service_start(service, HEXSVC_BINARY, args, NULL));
+    assert_int_equal(kill(service->pid, SIGTERM), 0);
+    for (int i = 0; i < 500 && strstr(service->output, "draining") == NULL; i++) {
         sleep_ms(10);
-        test_service_drain_output(&service);
+        test_service_drain_output(service);
     }
-    assert_non_null(strstr(service.output, "draining"));
+    assert_non_null(strstr(service->output, "draining"));
     /* During the drain delay the listener still serves (load balancers are
      * still sending traffic while they notice /readyz). */
     struct test_http_response *response = calloc(1, sizeof(*response));
     assert_non_null(response);
-    assert_true(test_http_request(service.port, "GET", "/healthz", NULL, response));
+    assert_true(test_http_request(service->port, "GET", "/healthz", NULL, response));
     assert_int_equal(response->status, 200);
     free(response);
-    int status = test_service_stop(&service, SIGTERM, 10000);
+    int status = test_service_stop(service, SIGTERM, 10000);
     assert_int_equal(status, 128 + SIGTERM);
-    assert_non_null(strstr(service.output, "second SIGTERM, exiting at once"));
+    assert_non_null(strstr(service->output, "second SIGTERM, exiting at once"));
 }
 
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_sigterm_under_keep_alive_load_loses_nothing),
-        cmocka_unit_test(test_second_sigterm_exits_at_once),
+        test_service_unit_test(test_sigterm_under_keep_alive_load_loses_nothing),
+        test_service_unit_test(test_second_sigterm_exits_at_once),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -85,29 +85,29 @@ static void start_or_fail(struct test_service *service, const char *const *env)
     }
 }
 
-static void kill_under_load_and_check(const char *const *env)
+static void kill_under_load_and_check(struct test_service *service, const char *const *env)
 {
-    static struct test_service service;
     static struct test_http_response response;
     atomic_int acked_total = 0;
     pthread_t threads[WRITERS];
 
-    start_or_fail(&service, env);
+    start_or_fail(service, env);
     for (int i = 0; i < WRITERS; i++) {
-        writers[i] = (struct writer){.port = service.port, .index = i, .acked_total = &acked_total};
+        writers[i] =
+            (struct writer){.port = service->port, .index = i, .acked_total = &acked_total};
         assert_int_equal(pthread_create(&threads[i], NULL, writer_main, &writers[i]), 0);
     }
     for (int waited = 0; atomic_load(&acked_total) < KILL_AFTER_ACKS && waited < WAIT_LIMIT_MS;
          waited += 5) {
         sleep_ms(5);
     }
-    assert_int_equal(test_service_stop(&service, SIGKILL, 10000), 128 + SIGKILL);
+    assert_int_equal(test_service_stop(service, SIGKILL, 10000), 128 + SIGKILL);
     for (int i = 0; i < WRITERS; i++) {
         assert_int_equal(pthread_join(threads[i], NULL), 0);
     }
     assert_true(atomic_load(&acked_total) >= KILL_AFTER_ACKS);
 
-    start_or_fail(&service, env);
+    start_or_fail(service, env);
     for (int i = 0; i < WRITERS; i++) {
         for (int n = 0; n < writers[i].acked; n++) {
             char path[64];
@@ -115,23 +115,22 @@ static void kill_under_load_and_check(const char *const *env)
             snprintf(path, sizeof(path), "/api/v1/links/%s", writers[i].codes[n]);
             snprintf(expected, sizeof(expected), "\"url\":\"https://example.com/%s\"",
                      writers[i].codes[n]);
-            assert_true(test_http_request(service.port, "GET", path, NULL, &response));
+            assert_true(test_http_request(service->port, "GET", path, NULL, &response));
             if (response.status != 200 || strstr(response.body, expected) == NULL) {
                 fail_msg("acknowledged link %s lost after kill -9: %d %s", writers[i].codes[n],
                          response.status, response.body);
             }
         }
     }
-    assert_int_equal(test_service_stop(&service, SIGTERM, 15000), 0);
+    assert_int_equal(test_service_stop(service, SIGTERM, 15000), 0);
 }
 
 static void test_sqlite_keeps_acknowledged_links_through_kill_9(void **state)
 {
-    (void)state;
     char data_dir[600];
     snprintf(data_dir, sizeof(data_dir), "HEXSVC_DATA_DIR=%s/kill", work_dir);
     const char *env[] = {"HEXSVC_STORE=sqlite", data_dir, "HEXSVC_DRAIN_DELAY=0s", NULL};
-    kill_under_load_and_check(env);
+    kill_under_load_and_check(*state, env);
 }
 
 static bool pg_available(void)
@@ -141,7 +140,6 @@ static bool pg_available(void)
 
 static void test_postgres_keeps_acknowledged_links_through_kill_9(void **state)
 {
-    (void)state;
     if (!pg_available()) {
         skip();
     }
@@ -149,13 +147,12 @@ static void test_postgres_keeps_acknowledged_links_through_kill_9(void **state)
     char url[600];
     snprintf(url, sizeof(url), "HEXSVC_DATABASE_URL=%s", pg_url);
     const char *env[] = {"HEXSVC_STORE=postgres", url, "HEXSVC_DRAIN_DELAY=0s", NULL};
-    kill_under_load_and_check(env);
+    kill_under_load_and_check(*state, env);
 }
 
 static void test_corrupt_file_is_refused_and_kept(void **state)
 {
-    (void)state;
-    static struct test_service service;
+    struct test_service *service = *state;
     char dir[600];
     char file[640];
     char data_dir[640];
@@ -170,10 +167,10 @@ static void test_corrupt_file_is_refused_and_kept(void **state)
     fclose(out);
 
     const char *env[] = {data_dir, NULL};
-    assert_false(test_service_start(&service, HEXSVC_BINARY, NULL, env));
+    assert_false(test_service_start(service, HEXSVC_BINARY, NULL, env));
     sleep_ms(50);
-    test_service_drain_output(&service);
-    assert_non_null(strstr(service.output, "not a SQLite database"));
+    test_service_drain_output(service);
+    assert_non_null(strstr(service->output, "not a SQLite database"));
     char content[128] = "";
     out = fopen(file, "r");
     assert_non_null(out);
@@ -184,8 +181,7 @@ static void test_corrupt_file_is_refused_and_kept(void **state)
 
 static void test_unwritable_data_dir_is_refused(void **state)
 {
-    (void)state;
-    static struct test_service service;
+    struct test_service *service = *state;
     char data_dir[640];
     /* A path below a regular file can be created by nobody, root included. */
     snprintf(data_dir, sizeof(data_dir), "HEXSVC_DATA_DIR=%s/file/data", work_dir);
@@ -195,11 +191,11 @@ static void test_unwritable_data_dir_is_refused(void **state)
     assert_non_null(out);
     fclose(out);
     const char *env[] = {data_dir, NULL};
-    assert_false(test_service_start(&service, HEXSVC_BINARY, NULL, env));
+    assert_false(test_service_start(service, HEXSVC_BINARY, NULL, env));
     sleep_ms(50);
-    test_service_drain_output(&service);
-    assert_non_null(strstr(service.output, "HEXSVC_DATA_DIR"));
-    assert_non_null(strstr(service.output, "writable directory"));
+    test_service_drain_output(service);
+    assert_non_null(strstr(service->output, "HEXSVC_DATA_DIR"));
+    assert_non_null(strstr(service->output, "writable directory"));
 }
 
 static void pg_server(const char *command)
@@ -211,8 +207,7 @@ static void pg_server(const char *command)
 
 static void test_postgres_outage_fails_fast_and_recovers(void **state)
 {
-    (void)state;
-    static struct test_service service;
+    struct test_service *service = *state;
     static struct test_http_response response;
     if (!pg_available()) {
         skip();
@@ -221,8 +216,8 @@ static void test_postgres_outage_fails_fast_and_recovers(void **state)
     char url[600];
     snprintf(url, sizeof(url), "HEXSVC_DATABASE_URL=%s", pg_url);
     const char *env[] = {"HEXSVC_STORE=postgres", url, "HEXSVC_DRAIN_DELAY=0s", NULL};
-    start_or_fail(&service, env);
-    assert_true(test_http_request(service.port, "POST", "/api/v1/links",
+    start_or_fail(service, env);
+    assert_true(test_http_request(service->port, "POST", "/api/v1/links",
                                   "{\"url\":\"https://example.com/up\",\"alias\":\"still-up\"}",
                                   &response));
     assert_int_equal(response.status, 201);
@@ -230,7 +225,7 @@ static void test_postgres_outage_fails_fast_and_recovers(void **state)
     pg_server("stop");
     for (int i = 0; i < 20; i++) {
         assert_true(
-            test_http_request(service.port, "GET", "/api/v1/links/still-up", NULL, &response));
+            test_http_request(service->port, "GET", "/api/v1/links/still-up", NULL, &response));
         assert_int_equal(response.status, 503);
         assert_non_null(strstr(response.body, "{\"error\":{\"code\":\"store_unavailable\""));
         /* No driver detail reaches the client. */
@@ -243,7 +238,7 @@ static void test_postgres_outage_fails_fast_and_recovers(void **state)
     bool recovered = false;
     for (int waited = 0; !recovered && waited < WAIT_LIMIT_MS; waited += 100) {
         assert_true(
-            test_http_request(service.port, "GET", "/api/v1/links/still-up", NULL, &response));
+            test_http_request(service->port, "GET", "/api/v1/links/still-up", NULL, &response));
         recovered = response.status == 200;
         if (!recovered) {
             sleep_ms(100);
@@ -251,7 +246,7 @@ static void test_postgres_outage_fails_fast_and_recovers(void **state)
     }
     assert_true(recovered);
     assert_non_null(strstr(response.body, "\"url\":\"https://example.com/up\""));
-    assert_int_equal(test_service_stop(&service, SIGTERM, 15000), 0);
+    assert_int_equal(test_service_stop(service, SIGTERM, 15000), 0);
 }
 
 /* The fixture's URL and directory (pg_server() stops and starts it); an
@@ -273,11 +268,11 @@ int main(void)
     }
     read_pg_url();
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_sqlite_keeps_acknowledged_links_through_kill_9),
-        cmocka_unit_test(test_corrupt_file_is_refused_and_kept),
-        cmocka_unit_test(test_unwritable_data_dir_is_refused),
-        cmocka_unit_test(test_postgres_keeps_acknowledged_links_through_kill_9),
-        cmocka_unit_test(test_postgres_outage_fails_fast_and_recovers),
+        test_service_unit_test(test_sqlite_keeps_acknowledged_links_through_kill_9),
+        test_service_unit_test(test_corrupt_file_is_refused_and_kept),
+        test_service_unit_test(test_unwritable_data_dir_is_refused),
+        test_service_unit_test(test_postgres_keeps_acknowledged_links_through_kill_9),
+        test_service_unit_test(test_postgres_outage_fails_fast_and_recovers),
     };
     int failures = cmocka_run_group_tests_name("storage durability", tests, NULL, NULL);
     char command[600];

@@ -38,8 +38,8 @@
 static char mount_dir[] = "/tmp/hexsvc-full-disk.XXXXXX";
 static char filler_path[sizeof(mount_dir) + 16];
 static char data_dir_env[sizeof(mount_dir) + 32];
-/* Static so a failed assertion cannot leave it running over the mount:
- * main() stops it before unmounting. */
+/* Static for the helpers below; the teardown releases it, so a failed
+ * assertion cannot leave it running over the mount. */
 static struct test_service service;
 static struct test_http_response response;
 
@@ -150,6 +150,13 @@ static void test_full_disk_fails_shorten_and_keeps_links(void **state)
     assert_int_equal(test_service_stop(&service, SIGTERM, 15000), 0);
 }
 
+static int release_service(void **state)
+{
+    (void)state;
+    test_service_release(&service);
+    return 0;
+}
+
 /* Mounts a 2 MiB tmpfs on mount_dir; on failure prints why and returns -1. */
 static int mount_small_disk(void)
 {
@@ -182,12 +189,9 @@ int main(void)
     snprintf(data_dir_env, sizeof(data_dir_env), "HEXSVC_DATA_DIR=%s/data", mount_dir);
     service.pid = -1;
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_full_disk_fails_shorten_and_keeps_links),
+        cmocka_unit_test_teardown(test_full_disk_fails_shorten_and_keeps_links, release_service),
     };
     int failures = cmocka_run_group_tests_name("storage full disk", tests, NULL, NULL);
-    if (service.pid > 0) {
-        (void)test_service_stop(&service, SIGKILL, 10000);
-    }
     /* Lazy as a fallback: a busy mount still disappears from the tree. */
     if (umount(mount_dir) != 0 && umount2(mount_dir, MNT_DETACH) != 0) {
         fprintf(stderr, "could not unmount %s: %s\n", mount_dir, strerror(errno));
