@@ -17,17 +17,7 @@
 #include "platform/metrics/metrics_http.h"
 #include "platform/metrics/metrics_process.h"
 
-/* The exposition of the whole registry, malloc'd. */
-static char *scrape(const struct metrics_registry *registry)
-{
-    char *text = NULL;
-    size_t len = 0;
-    FILE *out = open_memstream(&text, &len);
-    assert_non_null(out);
-    assert_int_equal(metrics_write(registry, out), 0);
-    assert_int_equal(fclose(out), 0);
-    return text;
-}
+#include "metrics_scrape.h"
 
 static void test_counter_and_gauge_text(void **state)
 {
@@ -53,7 +43,7 @@ static void test_counter_and_gauge_text(void **state)
     metrics_counter_add(metrics_series(requests, values), 5, 3); /* another shard */
     metrics_gauge_add(metrics_single(in_flight), 1, 4);
     metrics_gauge_add(metrics_single(in_flight), 2, -5);
-    char *text = scrape(registry);
+    char *text = metrics_scrape(registry);
     assert_non_null(strstr(text, "# HELP requests_total Requests.\\nSecond \\\\ line.\n"
                                  "# TYPE requests_total counter\n"
                                  "requests_total{route=\"/a\\\"b\\\\c\\nd\",code=\"2xx\"} 5\n"));
@@ -80,7 +70,7 @@ static void test_histogram_is_cumulative(void **state)
     metrics_histogram_observe(series, 1, 0.1); /* upper bounds are inclusive */
     metrics_histogram_observe(series, 2, 0.5);
     metrics_histogram_observe(series, 3, 7);
-    char *text = scrape(registry);
+    char *text = metrics_scrape(registry);
     assert_non_null(strstr(text, "latency_seconds_bucket{le=\"0.1\"} 2\n"
                                  "latency_seconds_bucket{le=\"1\"} 3\n"
                                  "latency_seconds_bucket{le=\"+Inf\"} 4\n"
@@ -182,7 +172,7 @@ static void test_concurrent_updates_add_up(void **state)
         assert_int_equal(pthread_create(&threads[i], NULL, hammer_main, &hammers[i]), 0);
     }
     for (unsigned i = 0; i < 4; i++) {
-        char *text = scrape(registry); /* scrapes race with the updates */
+        char *text = metrics_scrape(registry); /* scrapes race with the updates */
         free(text);
     }
     for (unsigned i = 0; i < 4; i++) {
@@ -215,7 +205,7 @@ static void test_function_families_and_process_metrics(void **state)
     assert_int_equal(metrics_process_init(&process, registry, "1.2.3", "abc"), 0);
     struct metrics_http http;
     assert_int_equal(metrics_http_init(&http, registry), 0);
-    char *text = scrape(registry);
+    char *text = metrics_scrape(registry);
     assert_non_null(strstr(text, "# TYPE answer_total counter\nanswer_total 42\n"));
     assert_non_null(strstr(text, "build_info{version=\"1.2.3\",commit=\"abc\"} 1\n"));
     assert_non_null(strstr(text, "process_start_time_seconds 1"));

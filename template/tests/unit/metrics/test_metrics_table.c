@@ -2,7 +2,6 @@
  * test_metrics_table.c: a module's families registered from one table, as
  * the scrape then shows them; the first error stops the table.
  */
-#define _GNU_SOURCE /* open_memstream */
 #include <errno.h>
 #include <setjmp.h>
 #include <stdarg.h>
@@ -16,17 +15,7 @@
 
 #include "platform/metrics/metrics_table.h"
 
-/* The exposition text of the registry; the caller frees it. */
-static char *scrape(const struct metrics_registry *registry)
-{
-    char *text = NULL;
-    size_t len = 0;
-    FILE *out = open_memstream(&text, &len);
-    assert_non_null(out);
-    assert_int_equal(metrics_write(registry, out), 0);
-    assert_int_equal(fclose(out), 0);
-    return text;
-}
+#include "metrics_scrape.h"
 
 static void test_table_registers_every_family_in_order(void **state)
 {
@@ -46,7 +35,7 @@ static void test_table_registers_every_family_in_order(void **state)
     assert_int_equal(metrics_register_table(registry, configs, 2, families), 0);
     metrics_counter_add(metrics_series(families[0], (const char *const[]){"a"}), 0, 3);
     metrics_gauge_set_shard(metrics_single(families[1]), 0, 2);
-    char *text = scrape(registry);
+    char *text = metrics_scrape(registry);
     assert_non_null(strstr(text, "# TYPE things_total counter\n"));
     assert_non_null(strstr(text, "\nthings_total{kind=\"a\"} 3\n"));
     assert_non_null(strstr(text, "\nthings_open 2\n"));
@@ -68,7 +57,7 @@ static void test_table_stops_at_the_first_error(void **state)
     assert_int_equal(metrics_register_table(registry, configs, 3, families), -EEXIST);
     assert_non_null(families[0]);
     assert_null(families[2]);
-    char *text = scrape(registry);
+    char *text = metrics_scrape(registry);
     assert_non_null(strstr(text, "# HELP first Kept.\n"));
     assert_null(strstr(text, "third"));
     free(text);
@@ -91,7 +80,7 @@ static void test_fn_table_passes_its_argument(void **state)
     struct metrics_registry *registry = NULL;
     assert_int_equal(metrics_registry_create(&registry), 0);
     assert_int_equal(metrics_register_fn_table(registry, configs, 2, &value), 0);
-    char *text = scrape(registry);
+    char *text = metrics_scrape(registry);
     assert_non_null(strstr(text, "\nseven_total 7\n"));
     assert_non_null(strstr(text, "\nseven 7\n"));
     free(text);
