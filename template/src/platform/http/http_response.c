@@ -2,8 +2,10 @@
 #include "platform/http/http_response.h"
 
 #include <errno.h>
+#include <stdint.h>
 #include <string.h>
 
+#include "platform/http/http_date.h"
 #include "platform/http/http_request.h"
 #include "platform/http/http_status.h"
 #include "platform/json/json_writer.h"
@@ -49,50 +51,132 @@ bool http_response_started(const struct http_response *response)
     return response->status != 0;
 }
 
-/* The length of a header name or value, or -1 if it holds CR or LF (or,
- * for a name, ':'), which would let it inject header lines. One pass (a
- * vectorised strcspn): this runs for every header of every response. */
-static long http_header_text_length(const char *text, bool is_name)
+/*
+ * Header text is checked eight bytes at a time: this runs for every header
+ * of every response. A word passes when none of its bytes is below 0x0E
+ * (NUL, LF and CR are) and, in a name, none is ':'. Both tests are exact
+ * about "none"; a word that fails them is looked at byte by byte, since a
+ * tab (0x09) is below 0x0E and allowed.
+ */
+#define HTTP_BYTES_ONES UINT64_C(0x0101010101010101)
+#define HTTP_BYTES_HIGHS UINT64_C(0x8080808080808080)
+
+static inline uint64_t http_word_below_0e(uint64_t word)
 {
-    size_t len = strcspn(text, is_name ? "\r\n:" : "\r\n");
-    return text[len] == '\0' ? (long)len : -1;
+    return (word - HTTP_BYTES_ONES * 0x0E) & ~word & HTTP_BYTES_HIGHS;
+}
+
+static inline uint64_t http_word_has_zero(uint64_t word)
+{
+    return (word - HTTP_BYTES_ONES) & ~word & HTTP_BYTES_HIGHS;
+}
+
+static inline uint64_t http_load64(const char *at)
+{
+    uint64_t word;
+    memcpy(&word, at, sizeof(word));
+    return word;
+}
+
+/* The bytes of text[0..len) in words: the whole words, then the last eight
+ * bytes (overlapping, a byte tested twice does no harm), or for a short
+ * text two overlapping halves. Bytes below 0x0E show in the result, and
+ * with is_name ':' too. A text under four bytes is left to the caller. */
+static inline uint64_t http_header_words_suspect(const char *text, size_t len, bool is_name)
+{
+    uint64_t below = 0;
+    uint64_t colon = 0;
+    const uint64_t colons = HTTP_BYTES_ONES * (uint8_t)':';
+    if (len >= 8) {
+        for (size_t i = 0; i + 8 < len; i += 8) {
+            uint64_t word = http_load64(text + i);
+            below |= http_word_below_0e(word);
+            colon |= is_name ? http_word_has_zero(word ^ colons) : 0;
+        }
+        uint64_t word = http_load64(text + len - 8);
+        below |= http_word_below_0e(word);
+        colon |= is_name ? http_word_has_zero(word ^ colons) : 0;
+    } else {
+        uint32_t head;
+        uint32_t tail;
+        memcpy(&head, text, sizeof(head));
+        memcpy(&tail, text + len - 4, sizeof(tail));
+        uint64_t word = head | (uint64_t)tail << 32;
+        below = http_word_below_0e(word);
+        colon = is_name ? http_word_has_zero(word ^ colons) : 0;
+    }
+    return below | colon;
+}
+
+static bool http_header_byte_ok(char c, bool is_name)
+{
+    return c != '\0' && c != '\r' && c != '\n' && !(is_name && c == ':');
+}
+
+/* The exact test, for short texts and for words the quick test flagged. */
+static bool http_header_bytes_ok(const char *text, size_t len, bool is_name)
+{
+    for (size_t i = 0; i < len; i++) {
+        if (!http_header_byte_ok(text[i], is_name)) {
+            return false;
+        }
+    }
+    return true;
+}
+
+static bool http_header_name_ok(const char *name, size_t len)
+{
+    if (len < 4) {
+        return len > 0 && http_header_bytes_ok(name, len, true);
+    }
+    return http_header_words_suspect(name, len, true) == 0 || http_header_bytes_ok(name, len, true);
+}
+
+static bool http_header_value_ok(const char *value, size_t len)
+{
+    if (len < 4) {
+        return http_header_bytes_ok(value, len, false);
+    }
+    return http_header_words_suspect(value, len, false) == 0 ||
+           http_header_bytes_ok(value, len, false);
 }
 
 static bool http_header_is_reserved(const char *name, size_t name_len)
 {
-    static const struct {
-        const char *name;
-        size_t len;
-    } reserved[] = {
-        {"content-length", 14}, {"connection", 10}, {"date", 4}, {"transfer-encoding", 17}};
-    for (size_t i = 0; i < sizeof(reserved) / sizeof(reserved[0]); i++) {
-        if (name_len == reserved[i].len && http_token_equals(name, name_len, reserved[i].name)) {
-            return true;
-        }
+    switch (name_len) {
+    case 4:
+        return http_token_equals(name, name_len, "date");
+    case 10:
+        return http_token_equals(name, name_len, "connection");
+    case 14:
+        return http_token_equals(name, name_len, "content-length");
+    case 17:
+        return http_token_equals(name, name_len, "transfer-encoding");
+    default:
+        return false;
     }
-    return false;
 }
 
-int http_response_set_header(struct http_response *response, const char *name, const char *value)
+int http_response_add_header(struct http_response *response, const char *name, size_t name_len,
+                             const char *value, size_t value_len)
 {
-    long name_len = http_header_text_length(name, true);
-    long value_len = http_header_text_length(value, false);
-    if (name_len <= 0 || value_len < 0 || http_header_is_reserved(name, (size_t)name_len)) {
+    if (!http_header_name_ok(name, name_len) || !http_header_value_ok(value, value_len) ||
+        http_header_is_reserved(name, name_len)) {
         return -EINVAL;
     }
     /* One reservation for the whole line, so it is added whole or not at
      * all. */
-    size_t line_len = (size_t)name_len + 2 + (size_t)value_len + 2;
+    size_t line_len = name_len + 2 + value_len + 2;
     int rc = http_buffer_reserve(&response->headers, line_len, response->max_bytes);
     if (rc < 0) {
         return rc;
     }
     char *line = response->headers.data + response->headers.len;
-    memcpy(line, name, (size_t)name_len);
+    memcpy(line, name, name_len);
     line += name_len;
     *line++ = ':';
     *line++ = ' ';
-    memcpy(line, value, (size_t)value_len);
+    memcpy(line, value, value_len);
     line += value_len;
     *line++ = '\r';
     *line = '\n';
@@ -149,77 +233,99 @@ int http_response_error(struct http_response *response, int status, const char *
     return http_response_json(response, status, body, (size_t)len);
 }
 
-static const char *http_connection_header(const struct http_response *response)
+/* The Connection header line, "" when none is due. */
+static const char *http_connection_header(const struct http_response *response, size_t *len)
 {
     if (response->close) {
+        *len = sizeof("Connection: close\r\n") - 1;
         return "Connection: close\r\n";
     }
     if (response->keep_alive_header) {
+        *len = sizeof("Connection: keep-alive\r\n") - 1;
         return "Connection: keep-alive\r\n";
     }
+    *len = 0;
     return "";
 }
 
-/* Appends text to the head being built; false when it would not fit. The
- * head is formatted by hand: it is on every response, and snprintf was a
- * fifth of the instructions of a whole redirect. */
-struct http_head_writer {
-    char *buf;
-    size_t len;
-    size_t cap;
-};
-
-static bool http_head_put(struct http_head_writer *head, const char *text, size_t len)
+static size_t http_digit_count(size_t value)
 {
-    if (len > head->cap - head->len) {
-        return false;
-    }
-    memcpy(head->buf + head->len, text, len);
-    head->len += len;
-    return true;
-}
-
-static bool http_head_put_string(struct http_head_writer *head, const char *text)
-{
-    return http_head_put(head, text, strlen(text));
-}
-
-static bool http_head_put_unsigned(struct http_head_writer *head, size_t value)
-{
-    char digits[24];
-    size_t start = sizeof(digits);
-    do {
-        digits[--start] = (char)('0' + value % 10);
+    size_t count = 1;
+    while (value >= 10) {
         value /= 10;
-    } while (value != 0);
-    return http_head_put(head, digits + start, sizeof(digits) - start);
+        count++;
+    }
+    return count;
 }
 
+/* Writes the `count` decimal digits of value at `at`; returns the end. */
+static char *http_put_unsigned(char *at, size_t value, size_t count)
+{
+    char *end = at + count;
+    char *digit = end;
+    do {
+        *--digit = (char)('0' + value % 10);
+        value /= 10;
+    } while (digit > at);
+    return end;
+}
+
+static char *http_put(char *at, const char *text, size_t len)
+{
+    memcpy(at, text, len);
+    return at + len;
+}
+
+/*
+ * The head is formatted by hand (snprintf was a fifth of the instructions
+ * of a whole redirect): every piece's length is known first, so the one
+ * bounds check is made once and the pieces are then written without one.
+ */
 int http_response_serialize(struct http_response *response, const char *date,
                             struct iovec iov[HTTP_RESPONSE_IOV_COUNT])
 {
     int status = response->status;
-    struct http_head_writer head = {.buf = response->head, .cap = sizeof(response->head)};
-    bool ok = status >= 0 && http_head_put(&head, "HTTP/1.1 ", 9) &&
-              http_head_put_unsigned(&head, (size_t)status) && http_head_put(&head, " ", 1) &&
-              http_head_put_string(&head, http_status_reason(status)) &&
-              http_head_put(&head, "\r\nDate: ", 8) && http_head_put_string(&head, date) &&
-              http_head_put(&head, "\r\n", 2);
-    if (ok && !http_status_has_no_body(status)) {
-        ok = http_head_put(&head, "Content-Length: ", 16) &&
-             http_head_put_unsigned(&head, response->body.len) && http_head_put(&head, "\r\n", 2);
-    }
-    if (!ok || !http_head_put_string(&head, http_connection_header(response))) {
+    if (status < 0) {
         return -ENOBUFS;
     }
+    size_t status_len = http_digit_count((size_t)status);
+    size_t reason_len = 0;
+    const char *reason = http_status_reason_length(status, &reason_len);
+    size_t date_len = strlen(date);
+    bool has_length = !http_status_has_no_body(status);
+    size_t length_len = http_digit_count(response->body.len);
+    size_t connection_len = 0;
+    const char *connection = http_connection_header(response, &connection_len);
+
+    size_t head_len = 9 + status_len + 1 + reason_len + 8 + date_len + 2 +
+                      (has_length ? 16 + length_len + 2 : 0) + connection_len;
+    if (head_len > sizeof(response->head)) {
+        return -ENOBUFS;
+    }
+    char *at = http_put(response->head, "HTTP/1.1 ", 9);
+    at = http_put_unsigned(at, (size_t)status, status_len);
+    *at++ = ' ';
+    at = http_put(at, reason, reason_len);
+    at = http_put(at, "\r\nDate: ", 8);
+    /* A copy of constant size is a few moves instead of a call. */
+    at = date_len == HTTP_DATE_LEN ? http_put(at, date, HTTP_DATE_LEN)
+                                   : http_put(at, date, date_len);
+    at = http_put(at, "\r\n", 2);
+    if (has_length) {
+        at = http_put(at, "Content-Length: ", 16);
+        at = http_put_unsigned(at, response->body.len, length_len);
+        at = http_put(at, "\r\n", 2);
+    }
+    (void)http_put(at, connection, connection_len);
+
     int count = 0;
-    iov[count++] = (struct iovec){.iov_base = response->head, .iov_len = head.len};
+    iov[count++] = (struct iovec){.iov_base = response->head, .iov_len = head_len};
     if (response->headers.len > 0) {
         iov[count++] =
             (struct iovec){.iov_base = response->headers.data, .iov_len = response->headers.len};
     }
     iov[count++] = (struct iovec){.iov_base = (void *)"\r\n", .iov_len = 2};
-    bool has_body = !response->omit_body && !http_status_has_no_body(status);
+    bool has_body = !response->omit_body && has_length;
     if (has_body && response->body.len > 0) {
         iov[count++] =
             (struct iovec){.iov_base = response->body.data, .iov_len = response->body.len};

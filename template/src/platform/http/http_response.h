@@ -16,6 +16,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <string.h>
 #include <sys/uio.h>
 
 #include "platform/http/http_buffer.h"
@@ -65,9 +66,20 @@ bool http_response_started(const struct http_response *response);
  */
 void http_response_discard(struct http_response *response, size_t header_mark);
 
-/* Adds a header line. Name and value must not contain CR or LF; the names
- * Content-Length, Connection, Date and Transfer-Encoding are reserved. */
-int http_response_set_header(struct http_response *response, const char *name, const char *value);
+/* Adds the header line "name: value" from name[0..name_len) and
+ * value[0..value_len). The name must be non-empty; neither may contain CR,
+ * LF or NUL, nor the name ':'. The names Content-Length, Connection, Date
+ * and Transfer-Encoding are reserved. */
+int http_response_add_header(struct http_response *response, const char *name, size_t name_len,
+                             const char *value, size_t value_len);
+
+/* http_response_add_header for C strings. Inline so that the length of a
+ * literal name is known at compile time. */
+static inline int http_response_set_header(struct http_response *response, const char *name,
+                                           const char *value)
+{
+    return http_response_add_header(response, name, strlen(name), value, strlen(value));
+}
 
 /* Sets the status and body (copied); content_type may be NULL. */
 int http_response_send(struct http_response *response, int status, const char *content_type,

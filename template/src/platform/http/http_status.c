@@ -3,59 +3,76 @@
 
 #include <stddef.h>
 
-struct http_status_name {
-    int status;
-    const char *reason;
+struct http_reason {
+    const char *text;
+    size_t len;
 };
 
-static const struct http_status_name http_status_names[] = {
-    {100, "Continue"},
-    {101, "Switching Protocols"},
-    {200, "OK"},
-    {201, "Created"},
-    {202, "Accepted"},
-    {204, "No Content"},
-    {206, "Partial Content"},
-    {301, "Moved Permanently"},
-    {302, "Found"},
-    {303, "See Other"},
-    {304, "Not Modified"},
-    {307, "Temporary Redirect"},
-    {308, "Permanent Redirect"},
-    {400, "Bad Request"},
-    {401, "Unauthorized"},
-    {403, "Forbidden"},
-    {404, "Not Found"},
-    {405, "Method Not Allowed"},
-    {406, "Not Acceptable"},
-    {408, "Request Timeout"},
-    {409, "Conflict"},
-    {410, "Gone"},
-    {411, "Length Required"},
-    {412, "Precondition Failed"},
-    {413, "Content Too Large"},
-    {414, "URI Too Long"},
-    {415, "Unsupported Media Type"},
-    {417, "Expectation Failed"},
-    {422, "Unprocessable Content"},
-    {429, "Too Many Requests"},
-    {431, "Request Header Fields Too Large"},
-    {500, "Internal Server Error"},
-    {501, "Not Implemented"},
-    {502, "Bad Gateway"},
-    {503, "Service Unavailable"},
-    {504, "Gateway Timeout"},
-    {505, "HTTP Version Not Supported"},
+#define HTTP_REASON(text)      \
+    {                          \
+        text, sizeof(text) - 1 \
+    }
+#define HTTP_STATUS_CODES_PER_CLASS 32
+
+/* Indexed by class (the hundreds) and code within it: the status line is on
+ * every response, and this is two indexes where a search of the list took
+ * tens of instructions. No reason in use has a code past x31. */
+static const struct http_reason http_reasons[6][HTTP_STATUS_CODES_PER_CLASS] = {
+    [1] = {[0] = HTTP_REASON("Continue"), [1] = HTTP_REASON("Switching Protocols")},
+    [2] = {[0] = HTTP_REASON("OK"),
+           [1] = HTTP_REASON("Created"),
+           [2] = HTTP_REASON("Accepted"),
+           [4] = HTTP_REASON("No Content"),
+           [6] = HTTP_REASON("Partial Content")},
+    [3] = {[1] = HTTP_REASON("Moved Permanently"),
+           [2] = HTTP_REASON("Found"),
+           [3] = HTTP_REASON("See Other"),
+           [4] = HTTP_REASON("Not Modified"),
+           [7] = HTTP_REASON("Temporary Redirect"),
+           [8] = HTTP_REASON("Permanent Redirect")},
+    [4] = {[0] = HTTP_REASON("Bad Request"),
+           [1] = HTTP_REASON("Unauthorized"),
+           [3] = HTTP_REASON("Forbidden"),
+           [4] = HTTP_REASON("Not Found"),
+           [5] = HTTP_REASON("Method Not Allowed"),
+           [6] = HTTP_REASON("Not Acceptable"),
+           [8] = HTTP_REASON("Request Timeout"),
+           [9] = HTTP_REASON("Conflict"),
+           [10] = HTTP_REASON("Gone"),
+           [11] = HTTP_REASON("Length Required"),
+           [12] = HTTP_REASON("Precondition Failed"),
+           [13] = HTTP_REASON("Content Too Large"),
+           [14] = HTTP_REASON("URI Too Long"),
+           [15] = HTTP_REASON("Unsupported Media Type"),
+           [17] = HTTP_REASON("Expectation Failed"),
+           [22] = HTTP_REASON("Unprocessable Content"),
+           [29] = HTTP_REASON("Too Many Requests"),
+           [31] = HTTP_REASON("Request Header Fields Too Large")},
+    [5] = {[0] = HTTP_REASON("Internal Server Error"),
+           [1] = HTTP_REASON("Not Implemented"),
+           [2] = HTTP_REASON("Bad Gateway"),
+           [3] = HTTP_REASON("Service Unavailable"),
+           [4] = HTTP_REASON("Gateway Timeout"),
+           [5] = HTTP_REASON("HTTP Version Not Supported")},
 };
+
+const char *http_status_reason_length(int status, size_t *len)
+{
+    if (status >= 100 && status < 600 && status % 100 < HTTP_STATUS_CODES_PER_CLASS) {
+        const struct http_reason *reason = &http_reasons[status / 100][status % 100];
+        if (reason->text != NULL) {
+            *len = reason->len;
+            return reason->text;
+        }
+    }
+    *len = sizeof("Unknown") - 1;
+    return "Unknown";
+}
 
 const char *http_status_reason(int status)
 {
-    for (size_t i = 0; i < sizeof(http_status_names) / sizeof(http_status_names[0]); i++) {
-        if (http_status_names[i].status == status) {
-            return http_status_names[i].reason;
-        }
-    }
-    return "Unknown";
+    size_t len = 0;
+    return http_status_reason_length(status, &len);
 }
 
 int http_status_has_no_body(int status)
