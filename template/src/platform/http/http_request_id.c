@@ -28,7 +28,7 @@ int http_request_ids_init(struct http_request_ids *ids)
  * the middleware. The counter is unique per process: shard s only hands out
  * numbers that are s + 1 modulo the shard count. The digits go two at a
  * time from a table of "00".."99", half the divisions of one at a time. */
-static void http_request_id_generate(struct http_request_ids *ids, char out[HTTP_REQUEST_ID_LEN])
+static size_t http_request_id_generate(struct http_request_ids *ids, char out[HTTP_REQUEST_ID_LEN])
 {
     static const char pairs[201] = "00010203040506070809"
                                    "10111213141516171819"
@@ -63,6 +63,7 @@ static void http_request_id_generate(struct http_request_ids *ids, char out[HTTP
     out[16] = '-';
     memcpy(out + 17, first, digit_count);
     out[17 + digit_count] = '\0';
+    return 17 + digit_count;
 }
 
 static bool http_request_id_char(char c)
@@ -150,12 +151,14 @@ static int http_request_id_handle(void *arg, struct http_request *request,
     const char *traceparent = NULL;
     http_request_id_headers(request, &given, &traceparent);
     size_t given_len = given != NULL ? strlen(given) : 0;
+    size_t id_len = given_len;
     if (given != NULL && http_request_id_is_valid(given, given_len)) {
         memcpy(request->request_id, given, given_len + 1);
     } else {
-        http_request_id_generate(ids, request->request_id);
+        id_len = http_request_id_generate(ids, request->request_id);
     }
-    (void)http_response_set_header(response, "X-Request-Id", request->request_id);
+    (void)http_response_add_header(response, "X-Request-Id", sizeof("X-Request-Id") - 1,
+                                   request->request_id, id_len);
     if (traceparent == NULL || !http_traceparent_parse(traceparent, request->trace_id)) {
         request->trace_id[0] = '\0';
     }
