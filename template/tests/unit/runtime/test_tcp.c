@@ -214,6 +214,75 @@ static void body_connect_refused(void *arg)
     ctx_release(&ctx);
 }
 
+/* Pieces of every split around the one-send gathering limit (1024 bytes,
+ * tcp.c), zero-length pieces among them, must arrive as the same bytes in
+ * the same order as one buffer would. */
+static bool writev_round_trip(struct tcp_conn *conn, struct ctx *ctx, size_t total, int pieces)
+{
+    static unsigned char payload[4096];
+    static unsigned char reply[4096];
+    for (size_t i = 0; i < total; i++) {
+        payload[i] = (unsigned char)(i * 13 + total + (size_t)pieces);
+    }
+    struct iovec parts[16];
+    int count = 0;
+    size_t at = 0;
+    for (int piece = 0; piece < pieces; piece++) {
+        size_t len = piece == pieces - 1 ? total - at : (total - at) / 2;
+        parts[count++] = (struct iovec){payload + at, len};
+        parts[count++] = (struct iovec){payload + at + len, 0}; /* empty, between pieces */
+        at += len;
+    }
+    if (tcp_writev(conn, ctx, parts, count) != 0) {
+        return false;
+    }
+    size_t received = 0;
+    while (received < total) {
+        ssize_t got = tcp_read(conn, ctx, reply + received, total - received);
+        if (got <= 0) {
+            return false;
+        }
+        received += (size_t)got;
+    }
+    return memcmp(reply, payload, total) == 0;
+}
+
+static void body_writev_pieces(void *arg)
+{
+    (void)arg;
+    struct tcp_listener *listener = listen_loopback();
+    if (listener == NULL) {
+        return;
+    }
+    struct ctx ctx;
+    ctx_with_timeout(&ctx, ctx_background(), TEST_DEADLINE_MS);
+    struct echo_server server = {.listener = listener, .connections = 1};
+    struct fiber *server_fiber = fiber_spawn("server", echo_server_run, &server);
+    struct tcp_conn *conn = NULL;
+    CHECK_EQ(tcp_connect(&ctx, "127.0.0.1", tcp_listener_port(listener), &conn), 0);
+    CHECK_EQ(fiber_join(server_fiber), 0);
+    const size_t totals[] = {1, 2, 300, 1023, 1024, 1025, 2048, 4096};
+    for (size_t t = 0; conn != NULL && t < sizeof(totals) / sizeof(totals[0]); t++) {
+        for (int pieces = 1; pieces <= 8; pieces++) {
+            if (!writev_round_trip(conn, &ctx, totals[t], pieces)) {
+                print_error("%zu bytes in %d pieces came back different\n", totals[t], pieces);
+                CHECK(false);
+            }
+        }
+    }
+    if (conn != NULL) {
+        tcp_close(conn);
+    }
+    ctx_release(&ctx);
+    tcp_listener_close(listener);
+}
+
+static void test_writev_pieces_arrive_in_order(void **state)
+{
+    (void)state;
+    run_in_runtime(body_writev_pieces, NULL);
+}
+
 static void test_connect_refused(void **state)
 {
     (void)state;
@@ -493,6 +562,7 @@ int main(void)
         cmocka_unit_test(test_echo_over_loopback),
         cmocka_unit_test(test_many_concurrent_clients),
         cmocka_unit_test(test_large_transfer_parks_on_full_buffers),
+        cmocka_unit_test(test_writev_pieces_arrive_in_order),
         cmocka_unit_test(test_connect_refused),
         cmocka_unit_test(test_accept_is_cancelled_by_listener_close),
         cmocka_unit_test(test_resume_on_readable_runs_a_fiber_when_data_arrives),
