@@ -4,6 +4,7 @@
 #include <fcntl.h>
 #include <poll.h>
 #include <signal.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -16,6 +17,8 @@
  * build writes its report on the way out) before SIGKILL. */
 #define RELEASE_TIMEOUT_MS 5000
 #define MAX_ARGS 32
+/* test_service_run_to_exit: start-up refusals end in well under a second. */
+#define RUN_TO_EXIT_TIMEOUT_MS 30000
 
 extern char **environ;
 
@@ -244,6 +247,45 @@ int test_service_teardown(void **state)
     return 0;
 }
 
+/* Reads fd into output (NUL-terminated, at most len - 1 bytes kept) until
+ * EOF or deadline_ms; bytes past the buffer are read and dropped, so a
+ * talkative child never blocks on a full pipe. Returns the bytes kept. */
+static size_t read_until_eof(int fd, char *output, size_t len, long long deadline_ms,
+                             bool *timed_out)
+{
+    size_t used = 0;
+    *timed_out = false;
+    for (;;) {
+        long long left = deadline_ms - now_ms();
+        if (left <= 0) {
+            *timed_out = true;
+            break;
+        }
+        struct pollfd ready = {.fd = fd, .events = POLLIN};
+        int rc = poll(&ready, 1, (int)left);
+        if (rc < 0 && errno == EINTR) {
+            continue;
+        }
+        if (rc <= 0) {
+            *timed_out = rc == 0;
+            break;
+        }
+        char dropped[512];
+        bool keep = used < len - 1;
+        ssize_t got =
+            keep ? read(fd, output + used, len - 1 - used) : read(fd, dropped, sizeof(dropped));
+        if (got < 0 && errno == EINTR) {
+            continue;
+        }
+        if (got <= 0) {
+            break;
+        }
+        used += keep ? (size_t)got : 0;
+    }
+    output[used] = '\0';
+    return used;
+}
+
 int test_service_run_to_exit(const char *binary, const char *const *args, const char *const *env,
                              char *output, size_t len)
 {
@@ -273,15 +315,18 @@ int test_service_run_to_exit(const char *binary, const char *const *args, const 
         _exit(127);
     }
     close(pipe_fds[1]);
-    size_t used = 0;
-    ssize_t got;
-    while (used < len - 1 && (got = read(pipe_fds[0], output + used, len - 1 - used)) > 0) {
-        used += (size_t)got;
-    }
-    output[used] = '\0';
+    bool timed_out = false;
+    (void)read_until_eof(pipe_fds[0], output, len, now_ms() + RUN_TO_EXIT_TIMEOUT_MS, &timed_out);
     close(pipe_fds[0]);
+    if (timed_out) {
+        /* A process that should have refused to start and did not would
+         * otherwise hang the test until ctest's own timeout, and stay. */
+        fprintf(stderr, "%s did not exit within %d ms; killed it\n", binary,
+                RUN_TO_EXIT_TIMEOUT_MS);
+        kill(pid, SIGKILL);
+    }
     int status = 0;
-    if (waitpid(pid, &status, 0) != pid || !WIFEXITED(status)) {
+    if (waitpid(pid, &status, 0) != pid || timed_out || !WIFEXITED(status)) {
         return -1;
     }
     return WEXITSTATUS(status);

@@ -49,8 +49,9 @@ bool test_service_stop_clean(struct test_service *service, int signal_number, in
 /* Runs `binary` with exactly `args` (NULL-terminated, may be NULL) and the
  * extra environment `env` until it exits; its output goes to output
  * (NUL-terminated, at most len - 1 bytes). Returns the exit status, or -1
- * when it could not run or did not exit normally. For settings and refusals
- * that end the process at start-up. */
+ * when it could not run, did not exit normally, or was still running after
+ * 30 s (then it is killed and reaped). For settings and refusals that end
+ * the process at start-up. */
 int test_service_run_to_exit(const char *binary, const char *const *args, const char *const *env,
                              char *output, size_t len);
 
