@@ -319,7 +319,7 @@ static enum domain_error url_check_authority(struct url_span authority)
     return has_port ? url_check_port(port) : DOMAIN_OK;
 }
 
-enum domain_error target_url_validate(const char *url, size_t len)
+enum domain_error target_url_validate_slow(const char *url, size_t len)
 {
     if (len > LINK_URL_MAX) {
         return DOMAIN_ERROR_URL_TOO_LONG;
@@ -347,4 +347,97 @@ enum domain_error target_url_validate(const char *url, size_t len)
         authority.len++;
     }
     return url_check_authority(authority);
+}
+
+/* Length of an "http://" or "https://" prefix (scheme in any case), or 0.
+ * c | 0x20 equals a lower-case letter only for that letter in either case. */
+static size_t url_http_prefix(const char *url, size_t len)
+{
+    if (len < 7 || (url[0] | 0x20) != 'h' || (url[1] | 0x20) != 't' || (url[2] | 0x20) != 't' ||
+        (url[3] | 0x20) != 'p') {
+        return 0;
+    }
+    size_t at = 4;
+    if ((url[at] | 0x20) == 's') {
+        at++;
+    }
+    if (len - at < 3 || url[at] != ':' || url[at + 1] != '/' || url[at + 2] != '/') {
+        return 0;
+    }
+    return at + 3;
+}
+
+/* Scans a DNS name starting at url[at] up to the first byte that is neither
+ * a label byte nor a dot, checking label and name lengths and hyphens as it
+ * goes (url_is_host_name's rules, in the same single pass). The index of
+ * that byte, or 0 when the name is not valid. */
+static size_t url_scan_host_name(const char *url, size_t len, size_t at)
+{
+    size_t start = at;
+    size_t label_start = at;
+    for (;; at++) {
+        char c = at < len ? url[at] : '\0';
+        if ((url_class(c) & URL_LABEL) != 0) {
+            continue;
+        }
+        size_t label_len = at - label_start;
+        bool last = c != '.' || at + 1 == len || (url_class(url[at + 1]) & URL_LABEL) == 0;
+        if (label_len == 0 || label_len > TARGET_URL_LABEL_MAX || url[label_start] == '-' ||
+            url[at - 1] == '-') {
+            return 0;
+        }
+        if (last) {
+            /* A trailing dot is the fully qualified form: part of the host
+             * but not of its length. */
+            size_t end = c == '.' ? at + 1 : at;
+            return at - start <= TARGET_URL_HOST_MAX ? end : 0;
+        }
+        label_start = at + 1;
+    }
+}
+
+/* Scans ":port" at url[at] (when there) and returns the index past it, or 0
+ * when the port is not 1..65535. */
+static size_t url_scan_port(const char *url, size_t len, size_t at)
+{
+    if (at == len || url[at] != ':') {
+        return at;
+    }
+    struct url_span port = {url + at + 1, 0};
+    while (at + 1 + port.len < len && url_is_digit(port.start[port.len])) {
+        port.len++;
+    }
+    return url_check_port(port) == DOMAIN_OK ? at + 1 + port.len : 0;
+}
+
+/*
+ * The common shape, http(s)://dns-name[:port][/...|?...|#...], accepted in
+ * one pass over the bytes. Anything else (an error, an IPv6 literal, a
+ * percent escape in the host) is left to target_url_validate_slow, which
+ * alone decides which error to report: this only ever says "valid", and
+ * only for URLs that the slow path accepts too.
+ */
+static bool url_fast_accept(const char *url, size_t len)
+{
+    size_t at = url_http_prefix(url, len);
+    if (at == 0) {
+        return false;
+    }
+    at = url_scan_host_name(url, len, at);
+    if (at == 0) {
+        return false;
+    }
+    at = url_scan_port(url, len, at);
+    if (at == 0 || (at < len && (url_class(url[at]) & URL_DELIM) == 0)) {
+        return false;
+    }
+    return url_check_bytes(url + at, len - at) == DOMAIN_OK;
+}
+
+enum domain_error target_url_validate(const char *url, size_t len)
+{
+    if (len <= LINK_URL_MAX && url_fast_accept(url, len)) {
+        return DOMAIN_OK;
+    }
+    return target_url_validate_slow(url, len);
 }

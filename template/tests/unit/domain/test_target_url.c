@@ -289,6 +289,122 @@ static void test_percent_escapes_need_two_hex_digits(void **state)
     }
 }
 
+/* ---- the one-pass path against the general parser ------------------------ */
+
+/* target_url_validate against target_url_validate_slow on url[0..len): the
+ * fast path may only accept what the general parser accepts, and must hand
+ * everything else over. Counts and prints disagreements. */
+static size_t fast_differs(const char *url, size_t len)
+{
+    enum domain_error fast = target_url_validate(url, len);
+    enum domain_error slow = target_url_validate_slow(url, len);
+    if (fast == slow) {
+        return 0;
+    }
+    print_error("\"%.*s\" (%zu bytes): fast %s, slow %s\n", (int)len, url, len,
+                domain_error_code(fast), domain_error_code(slow));
+    return 1;
+}
+
+/* URLs of the shapes the fast path takes, near each of its limits. */
+static const char *const fast_seeds[] = {
+    "https://example.com/bench/0/12345",
+    "http://example.com",
+    "HtTpS://a.b-c.example.co.uk:8080/p?q=1#f",
+    "http://x_y.z./",
+    "http://1.2.3.4:65535?x",
+    "http://a:1#",
+    "http://localhost:080/%41%zz",
+    "http://[::1]:8080/x",
+    "https://exa--mple.com.:443",
+};
+
+static void test_fast_path_every_byte_at_every_position(void **state)
+{
+    (void)state;
+    size_t failures = 0;
+    for (size_t s = 0; s < sizeof fast_seeds / sizeof fast_seeds[0]; s++) {
+        char url[128];
+        size_t len = strlen(fast_seeds[s]);
+        memcpy(url, fast_seeds[s], len);
+        for (size_t cut = 0; cut <= len; cut++) {
+            failures += fast_differs(url, cut);
+        }
+        for (size_t pos = 0; pos < len; pos++) {
+            char saved = url[pos];
+            for (unsigned c = 0; c <= 0xFF; c++) {
+                url[pos] = (char)c;
+                failures += fast_differs(url, len);
+            }
+            url[pos] = saved;
+        }
+    }
+    assert_int_equal(failures, 0);
+}
+
+static void test_fast_path_label_and_host_lengths(void **state)
+{
+    (void)state;
+    size_t failures = 0;
+    char url[400];
+    for (size_t label = 60; label <= 66; label++) {
+        for (size_t labels = 1; labels <= 5; labels++) {
+            for (int trailing_dot = 0; trailing_dot <= 1; trailing_dot++) {
+                size_t len = (size_t)snprintf(url, sizeof url, "http://");
+                for (size_t l = 0; l < labels; l++) {
+                    memset(url + len, l % 2 ? '-' : 'a', 1);
+                    memset(url + len + 1, 'b', label - 1);
+                    len += label;
+                    url[len++] = '.';
+                }
+                len -= trailing_dot ? 0 : 1;
+                failures += fast_differs(url, len);
+                url[len] = '/';
+                failures += fast_differs(url, len + 1);
+            }
+        }
+    }
+    /* Whole names of 250..256 bytes, with and without the trailing dot. */
+    for (size_t host_len = 250; host_len <= 256; host_len++) {
+        size_t len = (size_t)snprintf(url, sizeof url, "http://");
+        for (size_t i = 0; i < host_len; i++) {
+            url[len++] = i % 10 == 9 ? '.' : 'h';
+        }
+        failures += fast_differs(url, len);
+        url[len] = '.';
+        failures += fast_differs(url, len + 1);
+        url[len + 1] = ':';
+        url[len + 2] = '1';
+        failures += fast_differs(url, len + 3);
+    }
+    assert_int_equal(failures, 0);
+}
+
+/* Random strings over the bytes that matter to the grammar. */
+static void test_fast_path_random_urls(void **state)
+{
+    (void)state;
+    static const char alphabet[] = "hHtTpPsS:/.-_a0@[]%?#9fF ";
+    uint64_t seed = 0x243F6A8885A308D3u;
+    size_t failures = 0;
+    char url[48];
+    for (int round = 0; round < 200000; round++) {
+        seed = seed * 6364136223846793005u + 1442695040888963407u;
+        size_t len = (size_t)(seed >> 58) % sizeof url;
+        /* Most start with a valid prefix, so the rest is what varies. */
+        size_t at = 0;
+        if ((seed >> 40) % 4 != 0) {
+            at = (size_t)snprintf(url, sizeof url, "%s", (seed >> 44) % 2 ? "http://" : "https://");
+        }
+        for (; at < len; at++) {
+            seed = seed * 6364136223846793005u + 1442695040888963407u;
+            url[at] = alphabet[(seed >> 33) % (sizeof alphabet - 1)];
+        }
+        failures += fast_differs(url, len);
+    }
+    assert_int_equal(failures, 0);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -298,6 +414,9 @@ int main(void)
         cmocka_unit_test(test_host_label_limits),
         cmocka_unit_test(test_every_byte_in_the_path),
         cmocka_unit_test(test_every_byte_in_the_host),
+        cmocka_unit_test(test_fast_path_every_byte_at_every_position),
+        cmocka_unit_test(test_fast_path_label_and_host_lengths),
+        cmocka_unit_test(test_fast_path_random_urls),
         cmocka_unit_test(test_percent_escapes_need_two_hex_digits),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
