@@ -1,5 +1,6 @@
 #include "domain/alias.h"
 
+#include <stdint.h>
 #include <string.h>
 
 /* The one list of words no link may take. Keep it sorted; entries are lower
@@ -35,8 +36,39 @@ static bool alias_equals_ignoring_case(const char *word, size_t len, const char 
     return true;
 }
 
+/* Bit n of entry c - 'a' is set when a reserved word of n letters starts
+ * with letter c. Every generated code is checked against the list, and
+ * this one lookup rules out most of them (a 7-character code stays only if
+ * it starts with f, h or m). It must cover every word of the list:
+ * test_alias refuses every word in every case, and compares with the full
+ * scan on many words. */
+#define ALIAS_LEN(n) ((uint32_t)1 << (n))
+static const uint32_t alias_reserved_shapes[26] = {
+    ['a' - 'a'] = ALIAS_LEN(3) | ALIAS_LEN(5) | ALIAS_LEN(6), /* api admin assets */
+    ['d' - 'a'] = ALIAS_LEN(4) | ALIAS_LEN(5),                /* docs debug */
+    ['f' - 'a'] = ALIAS_LEN(7),                               /* favicon */
+    ['h' - 'a'] = ALIAS_LEN(6) | ALIAS_LEN(7),                /* health healthz */
+    ['l' - 'a'] = ALIAS_LEN(5) | ALIAS_LEN(6),                /* login logout */
+    ['m' - 'a'] = ALIAS_LEN(7),                               /* metrics */
+    ['r' - 'a'] = ALIAS_LEN(6),                               /* readyz robots */
+    ['s' - 'a'] = ALIAS_LEN(5) | ALIAS_LEN(6),                /* stats static status */
+};
+
+static bool alias_may_be_reserved(const char *word, size_t len)
+{
+    if (len == 0 || len >= 32) {
+        return false;
+    }
+    unsigned char first = (unsigned char)alias_ascii_lower(word[0]);
+    return first >= 'a' && first <= 'z' &&
+           (alias_reserved_shapes[first - 'a'] & ALIAS_LEN(len)) != 0;
+}
+
 bool alias_is_reserved(const char *word, size_t len)
 {
+    if (!alias_may_be_reserved(word, len)) {
+        return false;
+    }
     for (const char *const *reserved = alias_reserved_words; *reserved != NULL; reserved++) {
         if (alias_equals_ignoring_case(word, len, *reserved)) {
             return true;

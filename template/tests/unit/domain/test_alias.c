@@ -1,8 +1,10 @@
 /*
  * test_alias.c: alias validation, each failure with its own error.
  */
+#include <ctype.h>
 #include <setjmp.h>
 #include <stdarg.h>
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <string.h>
@@ -110,6 +112,80 @@ static void test_syntax_check_skips_only_the_reserved_words(void **state)
     }
 }
 
+/* The plain rule alias_is_reserved() must keep: equal, ignoring ASCII case,
+ * to a listed word. */
+static bool reference_is_reserved(const char *word, size_t len)
+{
+    for (const char *const *reserved = alias_reserved_words; *reserved != NULL; reserved++) {
+        if (strlen(*reserved) != len) {
+            continue;
+        }
+        size_t i = 0;
+        while (i < len && tolower((unsigned char)word[i]) == (*reserved)[i]) {
+            i++;
+        }
+        if (i == len) {
+            return true;
+        }
+    }
+    return false;
+}
+
+static size_t reserved_differs(const char *word, size_t len)
+{
+    bool got = alias_is_reserved(word, len);
+    if (got == reference_is_reserved(word, len)) {
+        return 0;
+    }
+    print_error("\"%.*s\": alias_is_reserved says %d\n", (int)len, word, got);
+    return 1;
+}
+
+/* Each reserved word in every mix of cases, with every byte at every
+ * position, and cut to every length; then random base62 codes. */
+static void test_reserved_check_matches_the_plain_scan(void **state)
+{
+    (void)state;
+    size_t failures = 0;
+    for (const char *const *reserved = alias_reserved_words; *reserved != NULL; reserved++) {
+        char word[ALIAS_MAX_LENGTH + 1];
+        size_t len = strlen(*reserved);
+        for (unsigned cases = 0; cases < (1u << len); cases++) {
+            for (size_t i = 0; i < len; i++) {
+                char c = (*reserved)[i];
+                word[i] = (cases >> i) & 1 ? (char)toupper((unsigned char)c) : c;
+            }
+            failures += reserved_differs(word, len);
+        }
+        memcpy(word, *reserved, len);
+        for (size_t cut = 0; cut <= len; cut++) {
+            failures += reserved_differs(word, cut);
+        }
+        word[len] = 'x';
+        failures += reserved_differs(word, len + 1);
+        for (size_t pos = 0; pos < len; pos++) {
+            for (unsigned c = 0; c <= 0xFF; c++) {
+                word[pos] = (char)c;
+                failures += reserved_differs(word, len);
+            }
+            word[pos] = (*reserved)[pos];
+        }
+    }
+    static const char base62[] = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz";
+    uint64_t seed = 0x9E3779B97F4A7C15u;
+    char code[ALIAS_MAX_LENGTH];
+    for (int round = 0; round < 100000; round++) {
+        seed = seed * 6364136223846793005u + 1442695040888963407u;
+        size_t len = (size_t)(seed >> 60) % 12;
+        for (size_t i = 0; i < len; i++) {
+            seed = seed * 6364136223846793005u + 1442695040888963407u;
+            code[i] = base62[(seed >> 33) % 62];
+        }
+        failures += reserved_differs(code, len);
+    }
+    assert_int_equal(failures, 0);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -117,6 +193,7 @@ int main(void)
         cmocka_unit_test(test_alias_length_limits),
         cmocka_unit_test(test_every_reserved_word_is_refused),
         cmocka_unit_test(test_syntax_check_skips_only_the_reserved_words),
+        cmocka_unit_test(test_reserved_check_matches_the_plain_scan),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
