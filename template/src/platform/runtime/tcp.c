@@ -63,7 +63,7 @@ struct tcp_conn {
     int poll_events;     /* UV_READABLE | UV_WRITABLE the poll watches now */
     bool poll_closing;   /* uv_close() issued, close callback pending */
     bool timer_open;
-    bool timer_is_idle;  /* the running timer (if any) is the idle timer */
+    bool timer_is_idle;  /* the idle timer is running (not the retry timer, not stopped) */
     uint64_t idle_deadline_ms; /* loop time; CTX_NO_DEADLINE: none */
     uint64_t timer_due_ms;     /* loop time the running timer fires at */
     bool closed;         /* tcp_close() was called */
@@ -390,8 +390,12 @@ static void tcp_conn_arm_idle_timer(struct tcp_conn *conn, uint64_t timeout_ms)
         return; /* a running timer finds no deadline and stops */
     }
     conn->idle_deadline_ms = now + timeout_ms;
-    if (conn->timer_is_idle && uv_is_active((uv_handle_t *)&conn->idle_timer) &&
-        conn->timer_due_ms <= conn->idle_deadline_ms) {
+    /* The flag, not uv_is_active(): it is cleared wherever the timer stops
+     * or turns into the retry timer, and it sits on a line this function
+     * reads anyway, where the handle's flags were a cache miss a request
+     * with 1000 connections (0.065 us a request in perf, more than the
+     * rest of this function). */
+    if (conn->timer_is_idle && conn->timer_due_ms <= conn->idle_deadline_ms) {
         return;
     }
     tcp_conn_start_idle_timer(conn, now, timeout_ms);
@@ -738,6 +742,7 @@ void tcp_close(struct tcp_conn *conn)
     }
     if (conn->timer_open) {
         uv_timer_stop(&conn->idle_timer);
+        conn->timer_is_idle = false;
     }
     tcp_conn_list_remove(&conn->worker->open_conns, conn);
     if (conn->reader != NULL) {

@@ -473,6 +473,48 @@ static void body_resume_idle_limit_restarts(void *arg)
     ctx_release(&ctx);
 }
 
+/* An idle timer that fires while the connection is busy stops (tcp.c): the
+ * next idle period must start a new one, or it would never time out. */
+static void body_resume_idle_timer_fired_while_busy(void *arg)
+{
+    (void)arg;
+    struct tcp_listener *listener = listen_loopback();
+    if (listener == NULL) {
+        return;
+    }
+    struct ctx ctx;
+    ctx_with_timeout(&ctx, ctx_background(), TEST_DEADLINE_MS);
+    struct resume_case resume_case = {.first_read = 99};
+    struct tcp_conn *client = NULL;
+    CHECK_EQ(tcp_connect(&ctx, "127.0.0.1", tcp_listener_port(listener), &client), 0);
+    CHECK_EQ(tcp_accept(listener, &ctx, &resume_case.server), 0);
+    if (client != NULL && resume_case.server != NULL) {
+        CHECK_EQ(tcp_resume_on_readable(resume_case.server, 50, "idle", on_readable, &resume_case),
+                 0);
+        CHECK_EQ(tcp_write(client, &ctx, "a", 1), 0);
+        wait_for_calls(&resume_case, 1);
+        CHECK_EQ(resume_case.first_read, 1);
+        /* Busy well past the first idle period's limit: its timer fires on
+         * a busy connection and stops. */
+        CHECK_EQ(fiber_sleep(NULL, 150), 0);
+        CHECK_EQ(tcp_resume_on_readable(resume_case.server, 50, "idle", on_readable, &resume_case),
+                 0);
+        wait_for_calls(&resume_case, 2);
+        CHECK_EQ(resume_case.calls, 2);
+        CHECK_EQ(resume_case.first_read, -ETIMEDOUT);
+    }
+    tcp_close(client);
+    tcp_close(resume_case.server);
+    tcp_listener_close(listener);
+    ctx_release(&ctx);
+}
+
+static void test_resume_idle_timer_fired_while_busy_is_started_again(void **state)
+{
+    (void)state;
+    run_in_runtime(body_resume_idle_timer_fired_while_busy, NULL);
+}
+
 static void test_resume_idle_limit_restarts_each_idle_period(void **state)
 {
     (void)state;
@@ -568,6 +610,7 @@ int main(void)
         cmocka_unit_test(test_resume_on_readable_runs_a_fiber_when_data_arrives),
         cmocka_unit_test(test_resume_on_readable_reports_the_idle_timeout),
         cmocka_unit_test(test_resume_idle_limit_restarts_each_idle_period),
+        cmocka_unit_test(test_resume_idle_timer_fired_while_busy_is_started_again),
         cmocka_unit_test(test_resume_on_readable_sees_end_of_stream),
         cmocka_unit_test(test_stop_resumes_idle_connections_with_ecanceled),
     };
