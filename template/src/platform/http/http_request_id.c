@@ -7,6 +7,7 @@
 #include <string.h>
 #include <sys/random.h>
 
+#include "platform/decimal/decimal.h"
 #include "platform/runtime/runtime.h"
 
 #define HTTP_REQUEST_ID_MAX (HTTP_REQUEST_ID_LEN - 1)
@@ -26,37 +27,15 @@ int http_request_ids_init(struct http_request_ids *ids)
 
 /* "<prefix>-<counter>" without snprintf, which cost as much as the rest of
  * the middleware. The counter is unique per process: shard s only hands out
- * numbers that are s + 1 modulo the shard count. The digits go two at a
- * time from a table of "00".."99", half the divisions of one at a time. */
+ * numbers that are s + 1 modulo the shard count. */
 static size_t http_request_id_generate(struct http_request_ids *ids, char out[HTTP_REQUEST_ID_LEN])
 {
-    static const char pairs[201] = "00010203040506070809"
-                                   "10111213141516171819"
-                                   "20212223242526272829"
-                                   "30313233343536373839"
-                                   "40414243444546474849"
-                                   "50515253545556575859"
-                                   "60616263646566676869"
-                                   "70717273747576777879"
-                                   "80818283848586878889"
-                                   "90919293949596979899";
     unsigned shard = runtime_worker_index() % HTTP_REQUEST_ID_SHARDS;
     uint64_t base = atomic_fetch_add_explicit(&ids->shards[shard].next, HTTP_REQUEST_ID_SHARDS,
                                               memory_order_relaxed);
     uint64_t id = base + shard + 1;
     char digits[24];
-    char *first = digits + sizeof(digits);
-    while (id >= 100) {
-        first -= 2;
-        memcpy(first, pairs + id % 100 * 2, 2);
-        id /= 100;
-    }
-    if (id >= 10) {
-        first -= 2;
-        memcpy(first, pairs + id * 2, 2);
-    } else {
-        *--first = (char)('0' + id);
-    }
+    char *first = decimal_write_backwards(id, digits + sizeof(digits));
     size_t digit_count = (size_t)(digits + sizeof(digits) - first);
     /* 16 + 1 + at most 20 digits + NUL fits HTTP_REQUEST_ID_LEN. */
     memcpy(out, ids->prefix, 16);

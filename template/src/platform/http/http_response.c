@@ -5,6 +5,7 @@
 #include <stdint.h>
 #include <string.h>
 
+#include "platform/decimal/decimal.h"
 #include "platform/http/http_date.h"
 #include "platform/http/http_request.h"
 #include "platform/http/http_status.h"
@@ -248,26 +249,11 @@ static const char *http_connection_header(const struct http_response *response, 
     return "";
 }
 
-static size_t http_digit_count(size_t value)
-{
-    size_t count = 1;
-    while (value >= 10) {
-        value /= 10;
-        count++;
-    }
-    return count;
-}
-
 /* Writes the `count` decimal digits of value at `at`; returns the end. */
 static char *http_put_unsigned(char *at, size_t value, size_t count)
 {
-    char *end = at + count;
-    char *digit = end;
-    do {
-        *--digit = (char)('0' + value % 10);
-        value /= 10;
-    } while (digit > at);
-    return end;
+    (void)decimal_write_backwards(value, at + count);
+    return at + count;
 }
 
 static char *http_put(char *at, const char *text, size_t len)
@@ -288,12 +274,12 @@ int http_response_serialize(struct http_response *response, const char *date,
     if (status < 0) {
         return -ENOBUFS;
     }
-    size_t status_len = http_digit_count((size_t)status);
+    size_t status_len = decimal_digit_count((size_t)status);
     size_t reason_len = 0;
     const char *reason = http_status_reason_length(status, &reason_len);
     size_t date_len = strlen(date);
     bool has_length = !http_status_has_no_body(status);
-    size_t length_len = http_digit_count(response->body.len);
+    size_t length_len = decimal_digit_count(response->body.len);
     size_t connection_len = 0;
     const char *connection = http_connection_header(response, &connection_len);
 

@@ -12,6 +12,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "platform/decimal/decimal.h"
 #include "platform/log/log_escape.h"
 #include "platform/time/time_format.h"
 
@@ -255,21 +256,10 @@ bool log_key_is_sensitive(const char *key)
     return log_key_is_sensitive_len(key, strlen(key));
 }
 
-/* Decimal digits of value, written backwards ending at end; returns the
- * first digit. snprintf("%llu") cost more than the rest of a field. */
-static char *log_u64_digits(uint64_t value, char *end)
-{
-    do {
-        *--end = (char)('0' + value % 10);
-        value /= 10;
-    } while (value != 0);
-    return end;
-}
-
 static const char *log_format_int(int64_t value, char *scratch, size_t size)
 {
     uint64_t magnitude = value < 0 ? 0 - (uint64_t)value : (uint64_t)value;
-    char *first = log_u64_digits(magnitude, scratch + size - 1);
+    char *first = decimal_write_backwards(magnitude, scratch + size - 1);
     scratch[size - 1] = '\0';
     if (value < 0) {
         *--first = '-';
@@ -289,7 +279,7 @@ static const char *log_format_milli(int64_t value, char *scratch, size_t size)
         fraction /= 10;
     }
     *--end = '.';
-    char *first = log_u64_digits(magnitude / 1000, end);
+    char *first = decimal_write_backwards(magnitude / 1000, end);
     if (value < 0) {
         *--first = '-';
     }
@@ -297,18 +287,9 @@ static const char *log_format_milli(int64_t value, char *scratch, size_t size)
 }
 
 /* Forward writers for hand-built lines: the digits are counted first, so
- * they are written in place, backwards from the end, with no copy. */
-static size_t log_digit_count(uint64_t value)
-{
-    size_t count = 1;
-    while (value >= 10) {
-        value /= 10;
-        count++;
-    }
-    return count;
-}
-
-/* value < 1000, the usual status, size and whole milliseconds of an
+ * they are written in place, backwards from the end, with no copy.
+ *
+ * value < 1000, the usual status, size and whole milliseconds of an
  * access-log line: written with one compare per digit count and no loop,
  * where the generic writer cost some seventy instructions for "302". */
 static inline __attribute__((always_inline)) char *log_small_digits(char *at, unsigned value)
@@ -331,8 +312,8 @@ static inline __attribute__((always_inline)) char *log_small_digits(char *at, un
 /* Any value, out of line: the short writer above is the common case. */
 static char *log_format_u64_long(char *at, uint64_t value)
 {
-    char *end = at + log_digit_count(value);
-    (void)log_u64_digits(value, end);
+    char *end = at + decimal_digit_count(value);
+    (void)decimal_write_backwards(value, end);
     return end;
 }
 
@@ -384,7 +365,7 @@ static const char *log_scalar(const struct log_field *field, char *scratch, size
         return log_format_milli(field->value.integer, scratch, size);
     case LOG_FIELD_UINT:
         scratch[size - 1] = '\0';
-        return log_u64_digits(field->value.unsigned_integer, scratch + size - 1);
+        return decimal_write_backwards(field->value.unsigned_integer, scratch + size - 1);
     case LOG_FIELD_DOUBLE:
         if (!isfinite(field->value.real)) {
             return "null";

@@ -13,6 +13,8 @@
 #include <errno.h>
 #include <string.h>
 
+#include "platform/decimal/decimal.h"
+
 /* 9999-12-31T23:59:59.999Z: beyond it the year no longer has four digits. */
 #define TIME_MAX_UNIX_MS INT64_C(253402300799999)
 #define TIME_MS_PER_DAY INT64_C(86400000)
@@ -43,23 +45,6 @@ static struct time_civil time_civil_from_days(int64_t days)
     return civil;
 }
 
-/* Writes value (0..99) as two digits, copied from a table of all hundred
- * pairs: one load instead of a division and a remainder per field. */
-static void time_put2(char *at, int value)
-{
-    static const char pairs[] = "00010203040506070809"
-                                "10111213141516171819"
-                                "20212223242526272829"
-                                "30313233343536373839"
-                                "40414243444546474849"
-                                "50515253545556575859"
-                                "60616263646566676869"
-                                "70717273747576777879"
-                                "80818283848586878889"
-                                "90919293949596979899";
-    memcpy(at, pairs + (size_t)value * 2, 2);
-}
-
 int time_format_rfc3339_ms(int64_t unix_ms, char out[TIME_RFC3339_MS_SIZE])
 {
     static const char epoch[] = "1970-01-01T00:00:00.000Z";
@@ -75,14 +60,14 @@ int time_format_rfc3339_ms(int64_t unix_ms, char out[TIME_RFC3339_MS_SIZE])
     int ms = ms_of_day % 1000;
 
     memcpy(out, epoch, sizeof(epoch)); /* the separators and the NUL */
-    time_put2(out, civil.year / 100);
-    time_put2(out + 2, civil.year % 100);
-    time_put2(out + 5, civil.month);
-    time_put2(out + 8, civil.day);
-    time_put2(out + 11, second_of_day / 3600);
-    time_put2(out + 14, second_of_day / 60 % 60);
-    time_put2(out + 17, second_of_day % 60);
+    decimal_put2(out, civil.year / 100);
+    decimal_put2(out + 2, civil.year % 100);
+    decimal_put2(out + 5, civil.month);
+    decimal_put2(out + 8, civil.day);
+    decimal_put2(out + 11, second_of_day / 3600);
+    decimal_put2(out + 14, second_of_day / 60 % 60);
+    decimal_put2(out + 17, second_of_day % 60);
     out[20] = (char)('0' + ms / 100);
-    time_put2(out + 21, ms % 100);
+    decimal_put2(out + 21, ms % 100);
     return 0;
 }
