@@ -141,53 +141,78 @@ static void test_many_concurrent_clients(void **state)
     run_in_runtime(body_echo, &clients);
 }
 
-static void body_large_write(void *arg)
+/* A client connected to an echo server that serves this one connection. */
+struct echo_pair {
+    struct tcp_listener *listener;
+    struct ctx ctx;
+    struct tcp_conn *conn;
+};
+
+/* False when the pair could not be made (the failed check is counted). */
+static bool echo_pair_open(struct echo_pair *pair)
 {
-    (void)arg;
-    struct tcp_listener *listener = listen_loopback();
-    if (listener == NULL) {
+    pair->conn = NULL;
+    pair->listener = listen_loopback();
+    if (pair->listener == NULL) {
+        return false;
+    }
+    ctx_with_timeout(&pair->ctx, ctx_background(), TEST_DEADLINE_MS);
+    struct echo_server server = {.listener = pair->listener, .connections = 1};
+    struct fiber *server_fiber = fiber_spawn("server", echo_server_run, &server);
+    int port = tcp_listener_port(pair->listener);
+    CHECK_EQ(tcp_connect(&pair->ctx, "127.0.0.1", port, &pair->conn), 0);
+    CHECK_EQ(fiber_join(server_fiber), 0);
+    return pair->conn != NULL;
+}
+
+static void echo_pair_close(struct echo_pair *pair)
+{
+    if (pair->listener == NULL) {
         return;
     }
-    struct ctx ctx;
-    ctx_with_timeout(&ctx, ctx_background(), TEST_DEADLINE_MS);
-    struct echo_server server = {.listener = listener, .connections = 1};
-    struct fiber *server_fiber = fiber_spawn("server", echo_server_run, &server);
-    struct tcp_conn *conn = NULL;
-    CHECK_EQ(tcp_connect(&ctx, "127.0.0.1", tcp_listener_port(listener), &conn), 0);
-    /* Far more than the socket buffers in total, in chunks small enough that
-     * the echo of one chunk always fits: reads park and resume many times. */
+    tcp_close(pair->conn);
+    ctx_release(&pair->ctx);
+    tcp_listener_close(pair->listener);
+}
+
+/* Far more than the socket buffers in total, in chunks small enough that the
+ * echo of one chunk always fits: reads park and resume many times. */
+static bool echo_large_payload(struct tcp_conn *conn, struct ctx *ctx)
+{
     static unsigned char payload[1024 * 1024];
     for (size_t i = 0; i < sizeof(payload); i++) {
         payload[i] = (unsigned char)(i * 7);
     }
-    CHECK_EQ(fiber_join(server_fiber), 0);
-    if (conn != NULL) {
-        size_t sent = 0;
-        size_t received = 0;
-        static unsigned char reply[65536];
-        bool matches = true;
-        while (received < sizeof(payload)) {
-            if (sent < sizeof(payload)) {
-                size_t chunk = sizeof(payload) - sent < 16384 ? sizeof(payload) - sent : 16384;
-                CHECK_EQ(tcp_write(conn, &ctx, payload + sent, chunk), 0);
-                sent += chunk;
-            }
-            while (received < sent) {
-                ssize_t count = tcp_read(conn, &ctx, reply, sizeof(reply));
-                if (count <= 0) {
-                    CHECK(count > 0);
-                    received = sizeof(payload);
-                    break;
-                }
-                matches = matches && memcmp(reply, payload + received, (size_t)count) == 0;
-                received += (size_t)count;
-            }
+    size_t sent = 0;
+    size_t received = 0;
+    static unsigned char reply[65536];
+    bool matches = true;
+    while (received < sizeof(payload)) {
+        if (sent < sizeof(payload)) {
+            size_t chunk = sizeof(payload) - sent < 16384 ? sizeof(payload) - sent : 16384;
+            CHECK_EQ(tcp_write(conn, ctx, payload + sent, chunk), 0);
+            sent += chunk;
         }
-        CHECK(matches);
-        tcp_close(conn);
+        while (received < sent) {
+            ssize_t count = tcp_read(conn, ctx, reply, sizeof(reply));
+            if (count <= 0) {
+                return false;
+            }
+            matches = matches && memcmp(reply, payload + received, (size_t)count) == 0;
+            received += (size_t)count;
+        }
     }
-    ctx_release(&ctx);
-    tcp_listener_close(listener);
+    return matches;
+}
+
+static void body_large_write(void *arg)
+{
+    (void)arg;
+    struct echo_pair pair;
+    if (echo_pair_open(&pair)) {
+        CHECK(echo_large_payload(pair.conn, &pair.ctx));
+    }
+    echo_pair_close(&pair);
 }
 
 static void test_large_transfer_parks_on_full_buffers(void **state)
@@ -250,31 +275,19 @@ static bool writev_round_trip(struct tcp_conn *conn, struct ctx *ctx, size_t tot
 static void body_writev_pieces(void *arg)
 {
     (void)arg;
-    struct tcp_listener *listener = listen_loopback();
-    if (listener == NULL) {
-        return;
-    }
-    struct ctx ctx;
-    ctx_with_timeout(&ctx, ctx_background(), TEST_DEADLINE_MS);
-    struct echo_server server = {.listener = listener, .connections = 1};
-    struct fiber *server_fiber = fiber_spawn("server", echo_server_run, &server);
-    struct tcp_conn *conn = NULL;
-    CHECK_EQ(tcp_connect(&ctx, "127.0.0.1", tcp_listener_port(listener), &conn), 0);
-    CHECK_EQ(fiber_join(server_fiber), 0);
-    const size_t totals[] = {1, 2, 300, 1023, 1024, 1025, 2048, 4096};
-    for (size_t t = 0; conn != NULL && t < sizeof(totals) / sizeof(totals[0]); t++) {
-        for (int pieces = 1; pieces <= 8; pieces++) {
-            if (!writev_round_trip(conn, &ctx, totals[t], pieces)) {
-                print_error("%zu bytes in %d pieces came back different\n", totals[t], pieces);
-                CHECK(false);
+    struct echo_pair pair;
+    if (echo_pair_open(&pair)) {
+        const size_t totals[] = {1, 2, 300, 1023, 1024, 1025, 2048, 4096};
+        for (size_t t = 0; t < sizeof(totals) / sizeof(totals[0]); t++) {
+            for (int pieces = 1; pieces <= 8; pieces++) {
+                if (!writev_round_trip(pair.conn, &pair.ctx, totals[t], pieces)) {
+                    print_error("%zu bytes in %d pieces came back different\n", totals[t], pieces);
+                    CHECK(false);
+                }
             }
         }
     }
-    if (conn != NULL) {
-        tcp_close(conn);
-    }
-    ctx_release(&ctx);
-    tcp_listener_close(listener);
+    echo_pair_close(&pair);
 }
 
 static void test_writev_pieces_arrive_in_order(void **state)
@@ -345,39 +358,64 @@ static void on_readable(struct tcp_conn *conn, void *arg)
     ctx_release(&ctx);
 }
 
+/* A connected pair for the resume tests: client and resume_case.server,
+ * accepted from a loopback listener, with ctx bounding every call. */
+struct resume_pair {
+    struct tcp_listener *listener;
+    struct ctx ctx;
+    struct tcp_conn *client;
+    struct resume_case resume_case;
+};
+
+/* False when the pair could not be made (the failed check is counted). */
+static bool resume_pair_open(struct resume_pair *pair)
+{
+    pair->client = NULL;
+    pair->resume_case = (struct resume_case){.first_read = 99};
+    pair->listener = listen_loopback();
+    if (pair->listener == NULL) {
+        return false;
+    }
+    ctx_with_timeout(&pair->ctx, ctx_background(), TEST_DEADLINE_MS);
+    int port = tcp_listener_port(pair->listener);
+    CHECK_EQ(tcp_connect(&pair->ctx, "127.0.0.1", port, &pair->client), 0);
+    CHECK_EQ(tcp_accept(pair->listener, &pair->ctx, &pair->resume_case.server), 0);
+    return pair->client != NULL && pair->resume_case.server != NULL;
+}
+
+static void resume_pair_close(struct resume_pair *pair)
+{
+    if (pair->listener == NULL) {
+        return;
+    }
+    tcp_close(pair->client);
+    tcp_close(pair->resume_case.server);
+    tcp_listener_close(pair->listener);
+    ctx_release(&pair->ctx);
+}
+
 static void body_resume_on_data(void *arg)
 {
     (void)arg;
-    struct tcp_listener *listener = listen_loopback();
-    if (listener == NULL) {
-        return;
-    }
-    struct ctx ctx;
-    ctx_with_timeout(&ctx, ctx_background(), TEST_DEADLINE_MS);
-    struct resume_case resume_case = {.first_read = 99};
-    struct tcp_conn *client = NULL;
-    CHECK_EQ(tcp_connect(&ctx, "127.0.0.1", tcp_listener_port(listener), &client), 0);
-    CHECK_EQ(tcp_accept(listener, &ctx, &resume_case.server), 0);
-    if (client != NULL && resume_case.server != NULL) {
-        resume_case.arming_fiber = fiber_current();
+    struct resume_pair pair;
+    if (resume_pair_open(&pair)) {
+        struct resume_case *resume_case = &pair.resume_case;
+        resume_case->arming_fiber = fiber_current();
         CHECK_EQ(
-            tcp_resume_on_readable(resume_case.server, 10000, "resumed", on_readable, &resume_case),
+            tcp_resume_on_readable(resume_case->server, 10000, "resumed", on_readable, resume_case),
             0);
         CHECK_EQ(fiber_sleep(NULL, 10), 0);
-        CHECK_EQ(resume_case.calls, 0); /* nothing to read yet */
-        CHECK_EQ(tcp_write(client, &ctx, "ping", 4), 0);
-        for (int i = 0; i < 1000 && resume_case.calls == 0; i++) {
+        CHECK_EQ(resume_case->calls, 0); /* nothing to read yet */
+        CHECK_EQ(tcp_write(pair.client, &pair.ctx, "ping", 4), 0);
+        for (int i = 0; i < 1000 && resume_case->calls == 0; i++) {
             fiber_sleep(NULL, 1);
         }
-        CHECK_EQ(resume_case.calls, 1);
-        CHECK(resume_case.ran_in_new_fiber);
-        CHECK_EQ(resume_case.first_read, 4);
-        CHECK(memcmp(resume_case.data, "ping", 4) == 0);
+        CHECK_EQ(resume_case->calls, 1);
+        CHECK(resume_case->ran_in_new_fiber);
+        CHECK_EQ(resume_case->first_read, 4);
+        CHECK(memcmp(resume_case->data, "ping", 4) == 0);
     }
-    tcp_close(client);
-    tcp_close(resume_case.server);
-    tcp_listener_close(listener);
-    ctx_release(&ctx);
+    resume_pair_close(&pair);
 }
 
 static void test_resume_on_readable_runs_a_fiber_when_data_arrives(void **state)
@@ -389,29 +427,18 @@ static void test_resume_on_readable_runs_a_fiber_when_data_arrives(void **state)
 static void body_resume_idle_timeout(void *arg)
 {
     (void)arg;
-    struct tcp_listener *listener = listen_loopback();
-    if (listener == NULL) {
-        return;
-    }
-    struct ctx ctx;
-    ctx_with_timeout(&ctx, ctx_background(), TEST_DEADLINE_MS);
-    struct resume_case resume_case = {.first_read = 99};
-    struct tcp_conn *client = NULL;
-    CHECK_EQ(tcp_connect(&ctx, "127.0.0.1", tcp_listener_port(listener), &client), 0);
-    CHECK_EQ(tcp_accept(listener, &ctx, &resume_case.server), 0);
-    if (client != NULL && resume_case.server != NULL) {
-        CHECK_EQ(tcp_resume_on_readable(resume_case.server, 20, "idle", on_readable, &resume_case),
+    struct resume_pair pair;
+    if (resume_pair_open(&pair)) {
+        struct resume_case *resume_case = &pair.resume_case;
+        CHECK_EQ(tcp_resume_on_readable(resume_case->server, 20, "idle", on_readable, resume_case),
                  0);
-        for (int i = 0; i < 1000 && resume_case.calls == 0; i++) {
+        for (int i = 0; i < 1000 && resume_case->calls == 0; i++) {
             fiber_sleep(NULL, 1);
         }
-        CHECK_EQ(resume_case.calls, 1);
-        CHECK_EQ(resume_case.first_read, -ETIMEDOUT);
+        CHECK_EQ(resume_case->calls, 1);
+        CHECK_EQ(resume_case->first_read, -ETIMEDOUT);
     }
-    tcp_close(client);
-    tcp_close(resume_case.server);
-    tcp_listener_close(listener);
-    ctx_release(&ctx);
+    resume_pair_close(&pair);
 }
 
 static void test_resume_on_readable_reports_the_idle_timeout(void **state)
@@ -434,43 +461,32 @@ static void wait_for_calls(const struct resume_case *resume_case, int calls)
 static void body_resume_idle_limit_restarts(void *arg)
 {
     (void)arg;
-    struct tcp_listener *listener = listen_loopback();
-    if (listener == NULL) {
-        return;
-    }
-    struct ctx ctx;
-    ctx_with_timeout(&ctx, ctx_background(), TEST_DEADLINE_MS);
-    struct resume_case resume_case = {.first_read = 99};
-    struct tcp_conn *client = NULL;
-    CHECK_EQ(tcp_connect(&ctx, "127.0.0.1", tcp_listener_port(listener), &client), 0);
-    CHECK_EQ(tcp_accept(listener, &ctx, &resume_case.server), 0);
-    if (client != NULL && resume_case.server != NULL) {
+    struct resume_pair pair;
+    if (resume_pair_open(&pair)) {
+        struct resume_case *resume_case = &pair.resume_case;
         CHECK_EQ(
-            tcp_resume_on_readable(resume_case.server, 1000, "idle", on_readable, &resume_case), 0);
+            tcp_resume_on_readable(resume_case->server, 1000, "idle", on_readable, resume_case), 0);
         CHECK_EQ(fiber_sleep(NULL, 500), 0);
-        CHECK_EQ(tcp_write(client, &ctx, "a", 1), 0);
-        wait_for_calls(&resume_case, 1);
-        CHECK_EQ(resume_case.first_read, 1);
+        CHECK_EQ(tcp_write(pair.client, &pair.ctx, "a", 1), 0);
+        wait_for_calls(resume_case, 1);
+        CHECK_EQ(resume_case->first_read, 1);
         /* Second idle period, from about 500 ms to 1500 ms: at 1250 ms, past
          * the first one's limit, it is still idle. */
         CHECK_EQ(
-            tcp_resume_on_readable(resume_case.server, 1000, "idle", on_readable, &resume_case), 0);
+            tcp_resume_on_readable(resume_case->server, 1000, "idle", on_readable, resume_case), 0);
         CHECK_EQ(fiber_sleep(NULL, 750), 0);
-        CHECK_EQ(resume_case.calls, 1);
-        CHECK_EQ(tcp_write(client, &ctx, "b", 1), 0);
-        wait_for_calls(&resume_case, 2);
-        CHECK_EQ(resume_case.first_read, 1);
+        CHECK_EQ(resume_case->calls, 1);
+        CHECK_EQ(tcp_write(pair.client, &pair.ctx, "b", 1), 0);
+        wait_for_calls(resume_case, 2);
+        CHECK_EQ(resume_case->first_read, 1);
         /* A shorter limit than the timer still running fires by itself. */
-        CHECK_EQ(tcp_resume_on_readable(resume_case.server, 20, "idle", on_readable, &resume_case),
+        CHECK_EQ(tcp_resume_on_readable(resume_case->server, 20, "idle", on_readable, resume_case),
                  0);
-        wait_for_calls(&resume_case, 3);
-        CHECK_EQ(resume_case.calls, 3);
-        CHECK_EQ(resume_case.first_read, -ETIMEDOUT);
+        wait_for_calls(resume_case, 3);
+        CHECK_EQ(resume_case->calls, 3);
+        CHECK_EQ(resume_case->first_read, -ETIMEDOUT);
     }
-    tcp_close(client);
-    tcp_close(resume_case.server);
-    tcp_listener_close(listener);
-    ctx_release(&ctx);
+    resume_pair_close(&pair);
 }
 
 /* An idle timer that fires while the connection is busy stops (tcp.c): the
@@ -478,35 +494,24 @@ static void body_resume_idle_limit_restarts(void *arg)
 static void body_resume_idle_timer_fired_while_busy(void *arg)
 {
     (void)arg;
-    struct tcp_listener *listener = listen_loopback();
-    if (listener == NULL) {
-        return;
-    }
-    struct ctx ctx;
-    ctx_with_timeout(&ctx, ctx_background(), TEST_DEADLINE_MS);
-    struct resume_case resume_case = {.first_read = 99};
-    struct tcp_conn *client = NULL;
-    CHECK_EQ(tcp_connect(&ctx, "127.0.0.1", tcp_listener_port(listener), &client), 0);
-    CHECK_EQ(tcp_accept(listener, &ctx, &resume_case.server), 0);
-    if (client != NULL && resume_case.server != NULL) {
-        CHECK_EQ(tcp_resume_on_readable(resume_case.server, 50, "idle", on_readable, &resume_case),
+    struct resume_pair pair;
+    if (resume_pair_open(&pair)) {
+        struct resume_case *resume_case = &pair.resume_case;
+        CHECK_EQ(tcp_resume_on_readable(resume_case->server, 50, "idle", on_readable, resume_case),
                  0);
-        CHECK_EQ(tcp_write(client, &ctx, "a", 1), 0);
-        wait_for_calls(&resume_case, 1);
-        CHECK_EQ(resume_case.first_read, 1);
+        CHECK_EQ(tcp_write(pair.client, &pair.ctx, "a", 1), 0);
+        wait_for_calls(resume_case, 1);
+        CHECK_EQ(resume_case->first_read, 1);
         /* Busy well past the first idle period's limit: its timer fires on
          * a busy connection and stops. */
         CHECK_EQ(fiber_sleep(NULL, 150), 0);
-        CHECK_EQ(tcp_resume_on_readable(resume_case.server, 50, "idle", on_readable, &resume_case),
+        CHECK_EQ(tcp_resume_on_readable(resume_case->server, 50, "idle", on_readable, resume_case),
                  0);
-        wait_for_calls(&resume_case, 2);
-        CHECK_EQ(resume_case.calls, 2);
-        CHECK_EQ(resume_case.first_read, -ETIMEDOUT);
+        wait_for_calls(resume_case, 2);
+        CHECK_EQ(resume_case->calls, 2);
+        CHECK_EQ(resume_case->first_read, -ETIMEDOUT);
     }
-    tcp_close(client);
-    tcp_close(resume_case.server);
-    tcp_listener_close(listener);
-    ctx_release(&ctx);
+    resume_pair_close(&pair);
 }
 
 static void test_resume_idle_timer_fired_while_busy_is_started_again(void **state)
@@ -524,34 +529,23 @@ static void test_resume_idle_limit_restarts_each_idle_period(void **state)
 static void body_resume_eof(void *arg)
 {
     (void)arg;
-    struct tcp_listener *listener = listen_loopback();
-    if (listener == NULL) {
-        return;
-    }
-    struct ctx ctx;
-    ctx_with_timeout(&ctx, ctx_background(), TEST_DEADLINE_MS);
-    struct resume_case resume_case = {.first_read = 99};
-    struct tcp_conn *client = NULL;
-    CHECK_EQ(tcp_connect(&ctx, "127.0.0.1", tcp_listener_port(listener), &client), 0);
-    CHECK_EQ(tcp_accept(listener, &ctx, &resume_case.server), 0);
-    if (client != NULL && resume_case.server != NULL) {
-        CHECK_EQ(tcp_resume_on_readable(resume_case.server, 0, "eof", on_readable, &resume_case),
+    struct resume_pair pair;
+    if (resume_pair_open(&pair)) {
+        struct resume_case *resume_case = &pair.resume_case;
+        CHECK_EQ(tcp_resume_on_readable(resume_case->server, 0, "eof", on_readable, resume_case),
                  0);
         char address[64];
-        CHECK_EQ(tcp_peer_address(resume_case.server, address, sizeof(address)), 0);
+        CHECK_EQ(tcp_peer_address(resume_case->server, address, sizeof(address)), 0);
         CHECK(strcmp(address, "127.0.0.1") == 0);
-        tcp_close(client);
-        client = NULL;
-        for (int i = 0; i < 1000 && resume_case.calls == 0; i++) {
+        tcp_close(pair.client);
+        pair.client = NULL;
+        for (int i = 0; i < 1000 && resume_case->calls == 0; i++) {
             fiber_sleep(NULL, 1);
         }
-        CHECK_EQ(resume_case.calls, 1);
-        CHECK_EQ(resume_case.first_read, 0);
+        CHECK_EQ(resume_case->calls, 1);
+        CHECK_EQ(resume_case->first_read, 0);
     }
-    tcp_close(client);
-    tcp_close(resume_case.server);
-    tcp_listener_close(listener);
-    ctx_release(&ctx);
+    resume_pair_close(&pair);
 }
 
 static void test_resume_on_readable_sees_end_of_stream(void **state)
