@@ -80,11 +80,18 @@ struct http_observer log_http_observer(struct log_http *log_http)
 }
 
 /* The line is written once the response is out, when its status, size and
- * duration are known: the work is all in the finish callback. */
+ * duration are known: the work is all in the finish callback. Whether to
+ * write it is decided as the request arrives (and checked again at the
+ * end): deciding only at the end let a SIGHUP that turned info on after the
+ * response was sent log a request that arrived under warn, and with the
+ * access log off a request now skips the callback altogether. */
 static int log_http_handle(void *arg, struct http_request *request, struct http_response *response,
                            const struct http_next *next)
 {
-    (void)http_response_on_finish(response, log_http_end, arg);
+    const struct log_http *log_http = arg;
+    if (log_enabled(log_http->logger, LOG_INFO)) {
+        (void)http_response_on_finish(response, log_http_end, arg);
+    }
     return http_next(next, request, response);
 }
 
