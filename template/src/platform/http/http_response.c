@@ -10,6 +10,7 @@
 #include "platform/http/http_request.h"
 #include "platform/http/http_status.h"
 #include "platform/json/json_writer.h"
+#include "platform/swar/swar.h"
 
 #define HTTP_ERROR_BODY_MAX 1024
 
@@ -53,58 +54,35 @@ bool http_response_started(const struct http_response *response)
 }
 
 /*
- * Header text is checked eight bytes at a time: this runs for every header
- * of every response. A word passes when none of its bytes is below 0x0E
- * (NUL, LF and CR are) and, in a name, none is ':'. Both tests are exact
- * about "none"; a word that fails them is looked at byte by byte, since a
- * tab (0x09) is below 0x0E and allowed.
+ * Header text is checked eight bytes at a time (platform/swar/swar.h): this
+ * runs for every header of every response. A word passes when none of its
+ * bytes is below 0x0E (NUL, LF and CR are) and, in a name, none is ':'.
+ * Both tests are exact about "none"; a word that fails them is looked at
+ * byte by byte, since a tab (0x09) is below 0x0E and allowed.
+ *
+ * http_header_words_suspect() tests text[0..len) in words: the whole
+ * words, then the last eight bytes (overlapping, a byte tested twice does
+ * no harm), or for a short text two overlapping halves. Bytes below 0x0E
+ * show in the result, and with is_name ':' too. A text under four bytes is
+ * left to the caller.
  */
-#define HTTP_BYTES_ONES UINT64_C(0x0101010101010101)
-#define HTTP_BYTES_HIGHS UINT64_C(0x8080808080808080)
-
-static inline uint64_t http_word_below_0e(uint64_t word)
-{
-    return (word - HTTP_BYTES_ONES * 0x0E) & ~word & HTTP_BYTES_HIGHS;
-}
-
-static inline uint64_t http_word_has_zero(uint64_t word)
-{
-    return (word - HTTP_BYTES_ONES) & ~word & HTTP_BYTES_HIGHS;
-}
-
-static inline uint64_t http_load64(const char *at)
-{
-    uint64_t word;
-    memcpy(&word, at, sizeof(word));
-    return word;
-}
-
-/* The bytes of text[0..len) in words: the whole words, then the last eight
- * bytes (overlapping, a byte tested twice does no harm), or for a short
- * text two overlapping halves. Bytes below 0x0E show in the result, and
- * with is_name ':' too. A text under four bytes is left to the caller. */
 static inline uint64_t http_header_words_suspect(const char *text, size_t len, bool is_name)
 {
     uint64_t below = 0;
     uint64_t colon = 0;
-    const uint64_t colons = HTTP_BYTES_ONES * (uint8_t)':';
     if (len >= 8) {
         for (size_t i = 0; i + 8 < len; i += 8) {
-            uint64_t word = http_load64(text + i);
-            below |= http_word_below_0e(word);
-            colon |= is_name ? http_word_has_zero(word ^ colons) : 0;
+            uint64_t word = swar_load64(text + i);
+            below |= swar_below(word, 0x0E);
+            colon |= is_name ? swar_has(word, ':') : 0;
         }
-        uint64_t word = http_load64(text + len - 8);
-        below |= http_word_below_0e(word);
-        colon |= is_name ? http_word_has_zero(word ^ colons) : 0;
+        uint64_t word = swar_load64(text + len - 8);
+        below |= swar_below(word, 0x0E);
+        colon |= is_name ? swar_has(word, ':') : 0;
     } else {
-        uint32_t head;
-        uint32_t tail;
-        memcpy(&head, text, sizeof(head));
-        memcpy(&tail, text + len - 4, sizeof(tail));
-        uint64_t word = head | (uint64_t)tail << 32;
-        below = http_word_below_0e(word);
-        colon = is_name ? http_word_has_zero(word ^ colons) : 0;
+        uint64_t word = swar_load32(text) | (uint64_t)swar_load32(text + len - 4) << 32;
+        below = swar_below(word, 0x0E);
+        colon = is_name ? swar_has(word, ':') : 0;
     }
     return below | colon;
 }

@@ -20,38 +20,14 @@
 #include <stdint.h>
 #include <string.h>
 
-#define LOG_ESCAPE_ONES UINT64_C(0x0101010101010101)
-#define LOG_ESCAPE_HIGHS UINT64_C(0x8080808080808080)
+#include "platform/swar/swar.h"
 
 /* True when no byte of the eight in `word` needs a JSON escape (control,
- * '"', '\\', DEL). Each term borrows into a byte's high bit when that byte
- * is below 0x20 or equal to the xor-ed constant ("has a zero byte" on
- * word ^ k); every constant is below 0x80, so one `& ~word` drops the
- * borrows of bytes >= 0x80 for all the terms at once. Exact as a yes/no
- * answer, which is all this needs. */
+ * '"', '\\', DEL): the JSON writer's test (swar.h), since the lines are
+ * JSON. Exact as a yes/no answer, which is all this needs. */
 static inline __attribute__((always_inline)) bool log_escape_word_is_plain(uint64_t word)
 {
-    uint64_t borrows = (word - LOG_ESCAPE_ONES * 0x20) |
-                       ((word ^ (LOG_ESCAPE_ONES * '"')) - LOG_ESCAPE_ONES) |
-                       ((word ^ (LOG_ESCAPE_ONES * '\\')) - LOG_ESCAPE_ONES) |
-                       ((word ^ (LOG_ESCAPE_ONES * 0x7F)) - LOG_ESCAPE_ONES);
-    return (borrows & ~word & LOG_ESCAPE_HIGHS) == 0;
-}
-
-/* Loads from any alignment: memcpy is the defined way, and compilers turn
- * it into one load. */
-static inline __attribute__((always_inline)) uint64_t log_escape_load64(const char *at)
-{
-    uint64_t word = 0;
-    memcpy(&word, at, sizeof(word));
-    return word;
-}
-
-static inline __attribute__((always_inline)) uint32_t log_escape_load32(const char *at)
-{
-    uint32_t half = 0;
-    memcpy(&half, at, sizeof(half));
-    return half;
+    return swar_json_escape_hits(word) == 0;
 }
 
 /* The out-of-line parts (log_format.c): byte by byte, and more than
@@ -72,16 +48,16 @@ static inline __attribute__((always_inline)) char *log_escape(char *at, const ch
         return log_escape_long(at, text, len);
     }
     if (len > sizeof(uint64_t)) {
-        uint64_t head = log_escape_load64(text);
-        uint64_t tail = log_escape_load64(text + len - sizeof(tail));
+        uint64_t head = swar_load64(text);
+        uint64_t tail = swar_load64(text + len - sizeof(tail));
         if (log_escape_word_is_plain(head) && log_escape_word_is_plain(tail)) {
             memcpy(at + len - sizeof(tail), &tail, sizeof(tail));
             memcpy(at, &head, sizeof(head));
             return at + len;
         }
     } else if (len >= sizeof(uint32_t)) {
-        uint32_t head = log_escape_load32(text);
-        uint32_t tail = log_escape_load32(text + len - sizeof(tail));
+        uint32_t head = swar_load32(text);
+        uint32_t tail = swar_load32(text + len - sizeof(tail));
         if (log_escape_word_is_plain(head | (uint64_t)tail << 32)) {
             memcpy(at + len - sizeof(tail), &tail, sizeof(tail));
             memcpy(at, &head, sizeof(head));
@@ -92,7 +68,7 @@ static inline __attribute__((always_inline)) char *log_escape(char *at, const ch
         unsigned char middle = (unsigned char)text[len / 2];
         unsigned char last = (unsigned char)text[len - 1];
         uint64_t word =
-            (LOG_ESCAPE_ONES * ' ' << 24) | (uint64_t)last << 16 | (uint64_t)middle << 8 | first;
+            (SWAR_ONES * ' ' << 24) | (uint64_t)last << 16 | (uint64_t)middle << 8 | first;
         if (log_escape_word_is_plain(word)) {
             at[len - 1] = (char)last;
             at[len / 2] = (char)middle;

@@ -14,6 +14,7 @@
 
 #include "platform/decimal/decimal.h"
 #include "platform/log/log_escape.h"
+#include "platform/swar/swar.h"
 #include "platform/time/time_format.h"
 
 /* LOG_FORMAT_RESERVE (log_format.h) is the room kept for
@@ -124,7 +125,7 @@ char *log_escape_long(char *at, const char *text, size_t len)
 {
     size_t i = 0;
     for (; len - i >= sizeof(uint64_t); i += sizeof(uint64_t)) {
-        uint64_t word = log_escape_load64(text + i);
+        uint64_t word = swar_load64(text + i);
         if (log_escape_word_is_plain(word)) {
             memcpy(at, &word, sizeof(word));
             at += sizeof(word);
@@ -136,7 +137,7 @@ char *log_escape_long(char *at, const char *text, size_t len)
     if (left == 0) {
         return at;
     }
-    uint64_t word = log_escape_load64(text + len - sizeof(word));
+    uint64_t word = swar_load64(text + len - sizeof(word));
     if (!log_escape_word_is_plain(word)) {
         return log_escape_bytes(at, text + i, left);
     }
