@@ -34,13 +34,11 @@ static size_t http_request_id_generate(struct http_request_ids *ids, char out[HT
     uint64_t base = atomic_fetch_add_explicit(&ids->shards[shard].next, HTTP_REQUEST_ID_SHARDS,
                                               memory_order_relaxed);
     uint64_t id = base + shard + 1;
-    char digits[24];
-    char *first = decimal_write_backwards(id, digits + sizeof(digits));
-    size_t digit_count = (size_t)(digits + sizeof(digits) - first);
+    size_t digit_count = decimal_digit_count(id);
     /* 16 + 1 + at most 20 digits + NUL fits HTTP_REQUEST_ID_LEN. */
     memcpy(out, ids->prefix, 16);
     out[16] = '-';
-    memcpy(out + 17, first, digit_count);
+    (void)decimal_write_backwards(id, out + 17 + digit_count);
     out[17 + digit_count] = '\0';
     return 17 + digit_count;
 }

@@ -300,13 +300,11 @@ static inline __attribute__((always_inline)) char *log_small_digits(char *at, un
         return at + 1;
     }
     if (value < 100) {
-        at[0] = (char)('0' + value / 10);
-        at[1] = (char)('0' + value % 10);
+        decimal_put2(at, value);
         return at + 2;
     }
     at[0] = (char)('0' + value / 100);
-    at[1] = (char)('0' + value / 10 % 10);
-    at[2] = (char)('0' + value % 10);
+    decimal_put2(at + 1, value % 100);
     return at + 3;
 }
 
