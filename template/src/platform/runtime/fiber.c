@@ -322,13 +322,14 @@ int fiber_park(struct ctx *ctx, uint64_t wake_at_ms)
     return self->wake_result;
 }
 
-void fiber_wake(struct fiber *fiber, int result)
+bool fiber_wake(struct fiber *fiber, int result)
 {
     if (fiber->state != FIBER_PARKED) {
-        return;
+        return false;
     }
     fiber->wake_result = result;
     fiber_enqueue(fiber->worker, fiber);
+    return true;
 }
 
 /* ---- public API ----------------------------------------------------------- */

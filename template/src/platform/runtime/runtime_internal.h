@@ -95,6 +95,21 @@ struct fiber {
 struct tcp_conn;
 struct tcp_listener;
 
+/* An fd's entry in its worker's edge-triggered set (edge_poll.c): `fired`
+ * gets the owner and the epoll events (EPOLLIN, EPOLLOUT, EPOLLRDHUP,
+ * EPOLLERR, EPOLLHUP) of each edge. */
+struct edge_watch {
+    void (*fired)(void *owner, uint32_t events);
+    void *owner;
+};
+
+struct edge_poll {
+    int epoll_fd;
+    bool open;
+    size_t registered; /* fds in the set; the handle is referenced while > 0 */
+    uv_poll_t handle;  /* watches epoll_fd on the worker's loop */
+};
+
 struct worker {
     uv_loop_t loop;
     unsigned index;
@@ -124,6 +139,7 @@ struct worker {
     struct tcp_conn *open_conns;
     struct tcp_conn *idle_conns;
     struct tcp_listener *listeners;
+    struct edge_poll edge_poll;
     /* the thread's own stack, learnt from ASan on the first switch back */
     const void *asan_scheduler_stack;
     size_t asan_scheduler_stack_size;
@@ -152,8 +168,8 @@ uint64_t runtime_cached_now_ms(void);
  * itself from whatever list it joined before parking.
  */
 int fiber_park(struct ctx *ctx, uint64_t wake_at_ms);
-/* Makes a parked fiber runnable; ignored unless it is parked. */
-void fiber_wake(struct fiber *fiber, int result);
+/* Makes a parked fiber runnable; ignored (false) unless it is parked. */
+bool fiber_wake(struct fiber *fiber, int result);
 
 /* Scheduler side of fiber.c, used by runtime.c. */
 void fiber_run_ready(struct worker *worker);
@@ -174,6 +190,13 @@ size_t stack_round_size(size_t requested);
 int stack_overflow_handler_install(void);
 int stack_signal_stack_enable(struct worker *worker);
 void stack_signal_stack_disable(struct worker *worker);
+
+/* edge_poll.c: the worker's edge-triggered set, opened on the first add.
+ * add registers fd for input and output edges once (-errno on failure);
+ * remove must come before the fd is closed; teardown closes the set. */
+int edge_poll_add(struct worker *worker, int fd, struct edge_watch *watch);
+void edge_poll_remove(struct worker *worker, int fd);
+void edge_poll_teardown(struct worker *worker);
 
 /* tcp.c */
 void tcp_worker_stop(struct worker *worker);

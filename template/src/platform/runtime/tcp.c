@@ -1,20 +1,19 @@
 /*
  * tcp.c: non-blocking TCP sockets that park fibers instead of the worker.
  *
- * Every call tries the syscall first and parks only on EAGAIN, on a uv_poll_t
- * embedded in the connection. Connection objects are pooled per worker.
+ * Every call tries the syscall first and parks only on EAGAIN. Connection
+ * objects are pooled per worker.
  *
- * Read interest is disarmed lazily: once a connection has waited for input
- * its poll stays armed for reading, while it is busy and while it is idle,
- * so a keep-alive request/response costs no epoll_ctl at all (uv_poll_stop
- * and uv_poll_start each cost one). Readiness is level-triggered, so a
- * readable socket nobody is waiting for would wake the loop again and
- * again: the first such wake-up disarms it, and the next wait re-arms it.
- * Write interest is dropped as soon as the writer is done, since a socket
- * is nearly always writable.
+ * A connection's socket joins its worker's edge-triggered epoll set
+ * (edge_poll.c, which says why) the first time anything waits on it, for
+ * input and output at once, and stays there until tcp_close: a keep-alive
+ * request/response costs no epoll_ctl at all. An edge is reported once, so
+ * the connection remembers it (read_ready, write_ready) until a read or a
+ * write returns EAGAIN again; waiting starts only from such an EAGAIN, and
+ * an idle connection whose edge came while its fiber was still busy is
+ * resumed at once instead of waiting for an edge that already came.
  *
- * A connection's poll handle is tied to its fd and closes with it; the idle
- * timer is not, and survives in the pool.
+ * The idle timer survives in the pool.
  *
  * The idle timer is stopped lazily too: a keep-alive connection goes idle
  * and wakes once per request, and a uv_timer_start plus uv_timer_stop each
@@ -39,6 +38,7 @@
 #include <netinet/tcp.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/epoll.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -57,11 +57,13 @@
 struct tcp_conn {
     int fd;
     struct worker *worker;
-    uv_poll_t poll;
+    struct edge_watch watch;
     uv_timer_t idle_timer;
-    bool poll_open;      /* poll initialised on this fd, not yet closing */
-    int poll_events;     /* UV_READABLE | UV_WRITABLE the poll watches now */
-    bool poll_closing;   /* uv_close() issued, close callback pending */
+    bool registered;     /* in the worker's edge-triggered set */
+    /* An input (output) edge came since a read (write) last returned
+     * EAGAIN: the next one may succeed, and no new edge would announce it. */
+    bool read_ready;
+    bool write_ready;
     bool timer_open;
     bool timer_is_idle;  /* the idle timer is running (not the retry timer, not stopped) */
     uint64_t idle_deadline_ms; /* loop time; CTX_NO_DEADLINE: none */
@@ -191,8 +193,7 @@ static void tcp_conn_free(struct tcp_conn *conn)
 /* Back to the pool once nothing refers to it any more. */
 static void tcp_conn_recycle_if_unused(struct tcp_conn *conn)
 {
-    if (!conn->closed || conn->poll_closing || conn->reader != NULL || conn->writer != NULL ||
-        conn->resume_pending) {
+    if (!conn->closed || conn->reader != NULL || conn->writer != NULL || conn->resume_pending) {
         return;
     }
     struct worker *worker = conn->worker;
@@ -225,69 +226,52 @@ static struct tcp_conn *tcp_conn_create(struct worker *worker, int fd)
     }
     conn->fd = fd;
     conn->worker = worker;
+    /* read_ready and write_ready start false: registering a socket that is
+     * already readable or writable reports an edge at once. */
     tcp_conn_list_push(&worker->open_conns, conn);
     return conn;
 }
 
 /* ---- parking on readiness ------------------------------------------------- */
 
-static void tcp_conn_poll_fired(uv_poll_t *poll, int status, int events);
+static void tcp_conn_edge_fired(void *owner, uint32_t events);
 
-/* Changes what the poll watches; no libuv call (and so no epoll_ctl) when
- * nothing changes. */
-static int tcp_conn_set_events(struct tcp_conn *conn, int events)
+static int tcp_conn_register(struct tcp_conn *conn)
 {
-    if (events == conn->poll_events) {
+    if (conn->registered) {
         return 0;
     }
-    int rc = events == 0 ? uv_poll_stop(&conn->poll)
-                         : uv_poll_start(&conn->poll, events, tcp_conn_poll_fired);
-    conn->poll_events = rc == 0 ? events : 0;
+    conn->watch.fired = tcp_conn_edge_fired;
+    conn->watch.owner = conn;
+    int rc = edge_poll_add(conn->worker, conn->fd, &conn->watch);
+    conn->registered = rc == 0;
     return rc;
 }
 
-static int tcp_conn_watch(struct tcp_conn *conn)
-{
-    if (!conn->poll_open) {
-        int rc = uv_poll_init_socket(&conn->worker->loop, &conn->poll, conn->fd);
-        if (rc < 0) {
-            return rc;
-        }
-        conn->poll.data = conn;
-        conn->poll_open = true;
-    }
-    /* Read interest stays on once set (see the top of the file). */
-    int events = conn->poll_events & UV_READABLE;
-    if (conn->reader != NULL || conn->idle_armed) {
-        events |= UV_READABLE;
-    }
-    if (conn->writer != NULL) {
-        events |= UV_WRITABLE;
-    }
-    return tcp_conn_set_events(conn, events);
-}
-
+/* Parks until the edge the caller's EAGAIN asks for (read_ready or
+ * write_ready, which the caller cleared on that EAGAIN). */
 static int tcp_conn_wait(struct tcp_conn *conn, struct ctx *ctx, int event)
 {
     struct fiber **slot = event == UV_READABLE ? &conn->reader : &conn->writer;
+    const bool *ready = event == UV_READABLE ? &conn->read_ready : &conn->write_ready;
     if (conn->closed) {
         return -EBADF;
     }
     if (*slot != NULL || (event == UV_READABLE && conn->idle_armed)) {
         return -EBUSY; /* one reader and one writer at a time */
     }
-    *slot = fiber_current();
-    int rc = tcp_conn_watch(conn);
-    if (rc == 0) {
-        rc = fiber_park(ctx, CTX_NO_DEADLINE);
+    int rc = tcp_conn_register(conn);
+    if (rc < 0 || *ready) {
+        return rc; /* an edge already came: the caller retries */
     }
+    *slot = fiber_current();
+    rc = fiber_park(ctx, CTX_NO_DEADLINE);
     *slot = NULL;
     if (conn->closed) {
         tcp_conn_recycle_if_unused(conn);
         return -ECANCELED;
     }
-    int stop_rc = tcp_conn_watch(conn);
-    return rc < 0 ? rc : stop_rc;
+    return rc;
 }
 
 static void tcp_conn_resume_later(struct tcp_conn *conn);
@@ -332,16 +316,14 @@ static void tcp_conn_retry_fired(uv_timer_t *timer)
     }
 }
 
-/* No memory for a fiber right now: stay idle, without watching the socket
- * (it would fire again at once), and try again soon. The pending error and
- * timeout flag stay set for the fiber that eventually runs. */
+/* No memory for a fiber right now: stay idle and try again soon. The
+ * socket is edge-triggered, so it does not keep firing meanwhile. The
+ * pending error and timeout flag stay set for the fiber that eventually
+ * runs. */
 static void tcp_conn_resume_later(struct tcp_conn *conn)
 {
     conn->idle_armed = true;
     tcp_idle_link(conn);
-    if (conn->poll_open) {
-        (void)tcp_conn_set_events(conn, 0);
-    }
     if (!conn->timer_open) {
         if (uv_timer_init(&conn->worker->loop, &conn->idle_timer) < 0) {
             return; /* stays idle until tcp_close or runtime_stop */
@@ -401,32 +383,24 @@ static void tcp_conn_arm_idle_timer(struct tcp_conn *conn, uint64_t timeout_ms)
     tcp_conn_start_idle_timer(conn, now, timeout_ms);
 }
 
-static void tcp_conn_poll_fired(uv_poll_t *poll, int status, int events)
+static void tcp_conn_edge_fired(void *owner, uint32_t events)
 {
-    struct tcp_conn *conn = poll->data;
-    if (status < 0) {
-        conn->poll_events = 0; /* libuv stopped the poll */
-    }
-    if (conn->idle_armed) {
-        tcp_conn_resume(conn, 0, false);
-        return;
-    }
-    /* Readable with nobody waiting (read interest is kept lazily): disarm
-     * now, or the level-triggered poll would wake the loop until a fiber
-     * reads. The next wait arms it again. */
-    if (status == 0 && (events & UV_READABLE) != 0 && conn->reader == NULL) {
-        (void)tcp_conn_set_events(conn, conn->poll_events & ~UV_READABLE);
-    }
-    /* On an error the woken fibers retry their syscall, which reports the
-     * real error (ECONNRESET, ECONNREFUSED). */
-    if (status < 0 || (events & UV_READABLE) != 0) {
-        if (conn->reader != NULL) {
-            fiber_wake(conn->reader, 0);
+    struct tcp_conn *conn = owner;
+    /* On an error or a hang-up the woken fibers retry their syscall, which
+     * reports the real error (ECONNRESET, ECONNREFUSED) or end of input. */
+    /* An edge handed to a fiber that is about to read (write) is used up;
+     * one that came while the connection was busy is kept for later. */
+    bool failed = (events & (EPOLLERR | EPOLLHUP)) != 0;
+    if (failed || (events & (EPOLLIN | EPOLLRDHUP)) != 0) {
+        if (conn->idle_armed) {
+            tcp_conn_resume(conn, 0, false);
+        } else if (conn->reader == NULL || !fiber_wake(conn->reader, 0)) {
+            conn->read_ready = true;
         }
     }
-    if (status < 0 || (events & UV_WRITABLE) != 0) {
-        if (conn->writer != NULL) {
-            fiber_wake(conn->writer, 0);
+    if (failed || (events & EPOLLOUT) != 0) {
+        if (conn->writer == NULL || !fiber_wake(conn->writer, 0)) {
+            conn->write_ready = true;
         }
     }
 }
@@ -480,6 +454,7 @@ int tcp_connect(struct ctx *ctx, const char *host, int port, struct tcp_conn **o
         return -ENOMEM;
     }
     while (in_progress) {
+        conn->write_ready = false; /* in progress: not writable yet */
         rc = tcp_conn_wait(conn, ctx, UV_WRITABLE);
         if (rc < 0) {
             tcp_close(conn);
@@ -536,6 +511,7 @@ static ssize_t tcp_read_impl(struct tcp_conn *conn, struct ctx *ctx, void *buf, 
         if (errno != EAGAIN && errno != EWOULDBLOCK) {
             return -errno;
         }
+        conn->read_ready = false;
         if (!park) {
             return -EAGAIN;
         }
@@ -661,6 +637,7 @@ static int tcp_writev_impl(struct tcp_conn *conn, struct ctx *ctx, const struct 
             if (errno != EAGAIN && errno != EWOULDBLOCK) {
                 return -errno;
             }
+            conn->write_ready = false;
             if (!park) {
                 return -EAGAIN;
             }
@@ -723,13 +700,6 @@ int tcp_shutdown_write(struct tcp_conn *conn)
     return shutdown(conn->fd, SHUT_WR) == 0 ? 0 : -errno;
 }
 
-static void tcp_conn_poll_closed(uv_handle_t *handle)
-{
-    struct tcp_conn *conn = handle->data;
-    conn->poll_closing = false;
-    tcp_conn_recycle_if_unused(conn);
-}
-
 void tcp_close(struct tcp_conn *conn)
 {
     if (conn == NULL || conn->closed) {
@@ -751,12 +721,9 @@ void tcp_close(struct tcp_conn *conn)
     if (conn->writer != NULL) {
         fiber_wake(conn->writer, -ECANCELED);
     }
-    if (conn->poll_open) {
-        /* uv_close stops the epoll registration synchronously, so the fd can
-         * be closed right after. */
-        conn->poll_open = false;
-        conn->poll_closing = true;
-        uv_close((uv_handle_t *)&conn->poll, tcp_conn_poll_closed);
+    if (conn->registered) {
+        conn->registered = false;
+        edge_poll_remove(conn->worker, conn->fd);
     }
     close(conn->fd);
     conn->fd = -1;
@@ -788,17 +755,23 @@ int tcp_resume_on_readable(struct tcp_conn *conn, uint64_t idle_timeout_ms, cons
     conn->resume_fn = fn;
     conn->resume_arg = arg;
     conn->resume_name = name != NULL ? name : "conn";
+    int rc = tcp_conn_register(conn);
+    if (rc < 0) {
+        return rc;
+    }
     conn->idle_armed = true;
     conn->idle_timed_out = false;
-    int rc = tcp_conn_watch(conn);
-    if (rc < 0) {
-        conn->idle_armed = false;
-        return rc;
+    tcp_idle_link(conn);
+    if (conn->read_ready) {
+        /* Input came while the connection was busy: its edge will not come
+         * again. */
+        conn->read_ready = false;
+        tcp_conn_resume(conn, 0, false);
+        return 0;
     }
     if (conn->timer_open) {
         tcp_conn_arm_idle_timer(conn, idle_timeout_ms);
     }
-    tcp_idle_link(conn);
     return 0;
 }
 
@@ -1054,4 +1027,5 @@ void tcp_worker_teardown(struct worker *worker)
         tcp_conn_free(conn);
     }
     worker->free_conn_count = 0;
+    edge_poll_teardown(worker);
 }

@@ -586,6 +586,150 @@ static void body_stop_resumes_idle(void *arg)
     tcp_listener_close(listener);
 }
 
+/* Input that arrives while a connection is busy (its fiber is elsewhere and
+ * nobody waits on the socket) is announced by one edge, which does not come
+ * again (tcp.c): going idle afterwards must resume at once rather than wait
+ * for more input. And an edge that resumed an idle connection is used up:
+ * going idle again after reading must wait for new input. */
+static void body_resume_edges_are_kept_and_used_once(void *arg)
+{
+    (void)arg;
+    struct resume_pair pair;
+    if (resume_pair_open(&pair)) {
+        struct resume_case *resume_case = &pair.resume_case;
+        CHECK_EQ(
+            tcp_resume_on_readable(resume_case->server, 3000, "idle", on_readable, resume_case), 0);
+        CHECK_EQ(tcp_write(pair.client, &pair.ctx, "a", 1), 0);
+        wait_for_calls(resume_case, 1);
+        CHECK_EQ(resume_case->first_read, 1);
+        /* Used up: idle again with nothing sent, nothing resumes it. */
+        CHECK_EQ(
+            tcp_resume_on_readable(resume_case->server, 3000, "idle", on_readable, resume_case), 0);
+        CHECK_EQ(fiber_sleep(NULL, 50), 0);
+        CHECK_EQ(resume_case->calls, 1);
+        wait_for_calls(resume_case, 1);
+        CHECK_EQ(tcp_write(pair.client, &pair.ctx, "b", 1), 0);
+        wait_for_calls(resume_case, 2);
+        CHECK_EQ(resume_case->first_read, 1);
+        /* Busy: "c" arrives and its edge is dispatched with nobody waiting. */
+        CHECK_EQ(tcp_write(pair.client, &pair.ctx, "c", 1), 0);
+        CHECK_EQ(fiber_sleep(NULL, 50), 0);
+        CHECK_EQ(resume_case->calls, 2);
+        /* Kept: going idle now resumes well before the 3 s idle limit. */
+        CHECK_EQ(
+            tcp_resume_on_readable(resume_case->server, 3000, "idle", on_readable, resume_case), 0);
+        for (int i = 0; i < 1000 && resume_case->calls < 3; i++) {
+            fiber_sleep(NULL, 1);
+        }
+        CHECK_EQ(resume_case->calls, 3);
+        CHECK_EQ(resume_case->first_read, 1);
+        CHECK_EQ(resume_case->data[0], 'c');
+    }
+    resume_pair_close(&pair);
+}
+
+static void test_resume_edges_are_kept_and_used_once(void **state)
+{
+    (void)state;
+    run_in_runtime(body_resume_edges_are_kept_and_used_once, NULL);
+}
+
+/* Idle connections are served in the order their input arrived, whatever
+ * order they were served in before (edge_poll.c): with level-triggered
+ * polling the connections just served were reported again first. */
+#define ORDER_CONNS 8
+
+struct order_case;
+
+struct order_conn {
+    struct order_case *order;
+    int index;
+};
+
+struct order_case {
+    struct ctx *ctx;
+    struct tcp_conn *servers[ORDER_CONNS];
+    struct tcp_conn *clients[ORDER_CONNS];
+    struct order_conn conns[ORDER_CONNS];
+    int served[2 * ORDER_CONNS]; /* connection indexes, in the order served */
+    int served_count;
+};
+
+static void on_order_readable(struct tcp_conn *conn, void *arg)
+{
+    struct order_conn *order_conn = arg;
+    struct order_case *order = order_conn->order;
+    char byte = 0;
+    if (tcp_read_nowait(conn, order->ctx, &byte, 1) != 1 ||
+        order->served_count >= 2 * ORDER_CONNS) {
+        return;
+    }
+    order->served[order->served_count++] = order_conn->index;
+    if (order->served_count > ORDER_CONNS) {
+        return;
+    }
+    if (order->served_count == ORDER_CONNS) {
+        /* Every connection was just reported ready, in index order. The
+         * next input arrives in the reverse order before the worker polls
+         * again. */
+        for (int i = ORDER_CONNS - 1; i >= 0; i--) {
+            CHECK_EQ(tcp_write(order->clients[i], order->ctx, "b", 1), 0);
+        }
+    }
+    CHECK_EQ(tcp_resume_on_readable(conn, 0, "order", on_order_readable, arg), 0);
+}
+
+static void body_idle_connections_served_in_arrival_order(void *arg)
+{
+    (void)arg;
+    struct tcp_listener *listener = listen_loopback();
+    if (listener == NULL) {
+        return;
+    }
+    struct ctx ctx;
+    ctx_with_timeout(&ctx, ctx_background(), TEST_DEADLINE_MS);
+    struct order_case order = {.ctx = &ctx};
+    bool connected = true;
+    for (int i = 0; i < ORDER_CONNS && connected; i++) {
+        order.conns[i] = (struct order_conn){.order = &order, .index = i};
+        connected =
+            tcp_connect(&ctx, "127.0.0.1", tcp_listener_port(listener), &order.clients[i]) == 0 &&
+            tcp_accept(listener, &ctx, &order.servers[i]) == 0 &&
+            tcp_resume_on_readable(order.servers[i], 0, "order", on_order_readable,
+                                   &order.conns[i]) == 0;
+    }
+    CHECK(connected);
+    if (connected) {
+        /* Registering a socket reports it writable at once; let those
+         * edges pass first, or the last one registered, still on the ready
+         * list, would be reported first when its input came. */
+        CHECK_EQ(fiber_sleep(NULL, 10), 0);
+        for (int i = 0; i < ORDER_CONNS; i++) {
+            CHECK_EQ(tcp_write(order.clients[i], &ctx, "a", 1), 0);
+        }
+        for (int i = 0; i < 5000 && order.served_count < 2 * ORDER_CONNS; i++) {
+            fiber_sleep(NULL, 1);
+        }
+        CHECK_EQ(order.served_count, 2 * ORDER_CONNS);
+        for (int i = 0; i < ORDER_CONNS; i++) {
+            CHECK_EQ(order.served[i], i);
+            CHECK_EQ(order.served[ORDER_CONNS + i], ORDER_CONNS - 1 - i);
+        }
+    }
+    for (int i = 0; i < ORDER_CONNS; i++) {
+        tcp_close(order.clients[i]);
+        tcp_close(order.servers[i]);
+    }
+    tcp_listener_close(listener);
+    ctx_release(&ctx);
+}
+
+static void test_idle_connections_are_served_in_arrival_order(void **state)
+{
+    (void)state;
+    run_in_runtime(body_idle_connections_served_in_arrival_order, NULL);
+}
+
 static void test_stop_resumes_idle_connections_with_ecanceled(void **state)
 {
     (void)state;
@@ -607,6 +751,8 @@ int main(void)
         cmocka_unit_test(test_resume_idle_timer_fired_while_busy_is_started_again),
         cmocka_unit_test(test_resume_on_readable_sees_end_of_stream),
         cmocka_unit_test(test_stop_resumes_idle_connections_with_ecanceled),
+        cmocka_unit_test(test_resume_edges_are_kept_and_used_once),
+        cmocka_unit_test(test_idle_connections_are_served_in_arrival_order),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
