@@ -146,7 +146,7 @@ static void test_growth_keeps_every_link_and_allocates_in_steps(void **state)
 {
     struct fixture *f = *state;
     enum {
-        LINKS = 50000
+        LINKS = 250000
     };
     char code[16];
     char url[64];
@@ -163,8 +163,9 @@ static void test_growth_keeps_every_link_and_allocates_in_steps(void **state)
         }
     }
     assert_int_equal(memory_store_count(f->memory), LINKS);
-    /* ~100-byte entries in 64 KiB slabs over 16 stripes: ~80 slabs and
-     * ~130 table doublings, against 50000 creates. */
+    /* ~1000 links a stripe over 256 stripes: ~100-byte entries fill two
+     * 64 KiB slabs, and a table of 64 slots doubles five times, so ~1800
+     * steps against 250000 creates. */
     assert_true(allocation_steps < LINKS / 100);
     struct link out;
     for (int i = 0; i < LINKS; i++) {
@@ -173,7 +174,9 @@ static void test_growth_keeps_every_link_and_allocates_in_steps(void **state)
         assert_int_equal(f->port.get(f->port.self, NULL, code, strlen(code), &out), DOMAIN_OK);
         assert_string_equal(out.url, url);
     }
-    assert_int_equal(f->port.get(f->port.self, NULL, "k50000", 6, &out), DOMAIN_ERROR_NOT_FOUND);
+    snprintf(code, sizeof code, "k%d", (int)LINKS);
+    assert_int_equal(f->port.get(f->port.self, NULL, code, strlen(code), &out),
+                     DOMAIN_ERROR_NOT_FOUND);
 }
 
 /* ---- concurrency -------------------------------------------------------- */

@@ -13,7 +13,7 @@
 
 #include "platform/hash/hash.h"
 
-#define MEMORY_STORE_INITIAL_SLOTS 16
+#define MEMORY_STORE_INITIAL_SLOTS 64
 #define MEMORY_STORE_CACHE_LINE 64
 
 /* One link; the URL bytes follow the struct in the same slab allocation. */
