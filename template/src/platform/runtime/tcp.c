@@ -13,9 +13,7 @@
  * an idle connection whose edge came while its fiber was still busy is
  * resumed at once instead of waiting for an edge that already came.
  *
- * The idle timer survives in the pool.
- *
- * The idle timer is stopped lazily too: a keep-alive connection goes idle
+ * The idle timer survives in the pool, and it is stopped lazily: a keep-alive connection goes idle
  * and wakes once per request, and a uv_timer_start plus uv_timer_stop each
  * time (a heap insert and removal) was a visible share of a small request.
  * Waking leaves the timer running; going idle again only moves the
@@ -24,8 +22,8 @@
  * fires on a busy connection, it does nothing and stops.
  *
  * Closing while another fiber is parked on the connection wakes that fiber
- * with -ECANCELED; the object is recycled only once the poll handle has
- * closed and no fiber refers to it any more.
+ * with -ECANCELED; the object is recycled only once no fiber refers to it
+ * any more.
  */
 #define _GNU_SOURCE /* accept4, SOCK_NONBLOCK, SOCK_CLOEXEC, MSG_NOSIGNAL */
 
@@ -386,10 +384,10 @@ static void tcp_conn_arm_idle_timer(struct tcp_conn *conn, uint64_t timeout_ms)
 static void tcp_conn_edge_fired(void *owner, uint32_t events)
 {
     struct tcp_conn *conn = owner;
-    /* On an error or a hang-up the woken fibers retry their syscall, which
-     * reports the real error (ECONNRESET, ECONNREFUSED) or end of input. */
     /* An edge handed to a fiber that is about to read (write) is used up;
-     * one that came while the connection was busy is kept for later. */
+     * one that came while the connection was busy is kept for later. On an
+     * error or a hang-up the woken fibers retry their syscall, which reports
+     * the real error (ECONNRESET, ECONNREFUSED) or end of input. */
     bool failed = (events & (EPOLLERR | EPOLLHUP)) != 0;
     if (failed || (events & (EPOLLIN | EPOLLRDHUP)) != 0) {
         if (conn->idle_armed) {
@@ -761,14 +759,14 @@ int tcp_resume_on_readable(struct tcp_conn *conn, uint64_t idle_timeout_ms, cons
     }
     conn->idle_armed = true;
     conn->idle_timed_out = false;
-    tcp_idle_link(conn);
     if (conn->read_ready) {
         /* Input came while the connection was busy: its edge will not come
-         * again. */
+         * again, so hand it a fiber now (never linked as idle). */
         conn->read_ready = false;
         tcp_conn_resume(conn, 0, false);
         return 0;
     }
+    tcp_idle_link(conn);
     if (conn->timer_open) {
         tcp_conn_arm_idle_timer(conn, idle_timeout_ms);
     }
