@@ -9,13 +9,15 @@
  * it finds the end of the head and Content-Length, and that is all the
  * parsing there is; no router, no store, no log, no allocation unless a
  * request arrives in pieces. What a request costs it is what the kernel's TCP
- * stack costs, so no server that does any work per request can beat it on this
- * machine: a peer's ratio to floor is the ceiling of ours against that peer.
+ * stack costs, so a server that does more per request through the same socket
+ * calls cannot beat it on this machine: a peer's ratio to floor is the
+ * ceiling of ours against that peer.
  *
  * One thread per CPU (--threads), each with its own SO_REUSEPORT listener and
  * a level-triggered epoll, as nginx's workers. It is not a server to deploy:
  * no timeouts, no limits beyond the 16 KiB a request may have, and a
- * connection whose answers do not fit the socket buffer is closed.
+ * connection whose answers do not fit in 64 KiB or in the socket buffer is
+ * closed.
  */
 #define _GNU_SOURCE
 #include <errno.h>
