@@ -305,6 +305,7 @@ int main(int argc, char **argv)
     }
     struct rlimit files;
     if (getrlimit(RLIMIT_NOFILE, &files) != 0) {
+        fprintf(stderr, "floor: cannot read RLIMIT_NOFILE: %s\n", strerror(errno));
         return 1;
     }
     server.carry_count = files.rlim_cur == RLIM_INFINITY ? 1u << 20 : (size_t)files.rlim_cur;
